@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { IcotError, OptionError } from '@icot/core';
+import { parseRunOptions, RUN_HELP } from './options.js';
+import { runCommand, type CommandIo } from './run.js';
+
+const HELP = `Usage: icot <command> [options]
+
+Commands
+  run        run Interleaved-Modal Chain-of-Thought on an image and a question
+  help       show this help (icot help run: help of a command)
+
+Options
+  --version  print the version
+  --debug    print stack traces of errors (or set ICOT_DEBUG=1)
+
+Run 'icot run' with no options to try the embedded demo model offline.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Exit codes: 0 success, 1 unexpected failure, 2 bad input (usage, files, options), 130 cancelled. */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const debug = argv.includes('--debug') || process.env['ICOT_DEBUG'] === '1';
+  const args = argv.filter((a) => a !== '--debug');
+  try {
+    const [command, ...rest] = args;
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      io.stdout.write(rest[0] === 'run' ? RUN_HELP : HELP);
+      return 0;
+    }
+    if (command === '--version' || command === '-v') {
+      io.stdout.write(`${version()}\n`);
+      return 0;
+    }
+    if (command === 'run') {
+      const options = parseRunOptions(rest);
+      if (!options) {
+        io.stdout.write(RUN_HELP);
+        return 0;
+      }
+      return await runCommand(options, io);
+    }
+    throw new OptionError(`Unknown command '${command}'.`, { hint: "Run 'icot help' for the list of commands." });
+  } catch (error) {
+    if (IcotError.is(error)) {
+      io.stderr.write(`\nerror: ${error.message}\n`);
+      if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+      if (debug) io.stderr.write(`${error.stack}\n`);
+      return error.code === 'aborted' ? 130 : error.code === 'internal' ? 1 : 2;
+    }
+    io.stderr.write(`\nerror: ${(error as Error)?.message ?? String(error)}\n`);
+    io.stderr.write(debug ? `${(error as Error)?.stack}\n` : 'This is a bug in icot; rerun with --debug for the stack trace and report it.\n');
+    return 1;
+  }
+}

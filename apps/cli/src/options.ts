@@ -1,0 +1,204 @@
+import { parseArgs } from 'node:util';
+import { OptionError } from '@icot/core';
+
+/** Options of `icot run`, parsed and checked. */
+export interface RunOptions {
+  readonly model: string | undefined;
+  readonly image: string | undefined;
+  readonly question: string | undefined;
+  readonly rawPromptFile: string | undefined;
+  readonly selector: 'ads';
+  readonly decoder: 'input';
+  readonly k: number | undefined;
+  readonly signal: 'newline' | { readonly tokenIds: readonly number[] } | undefined;
+  readonly every: number;
+  readonly maxInsertions: number;
+  readonly maxNewTokens: number;
+  readonly temperature: number | undefined;
+  readonly topP: number | undefined;
+  readonly topK: number | undefined;
+  readonly repetitionPenalty: number | undefined;
+  readonly seed: number;
+  readonly patchLayout: 'grid' | 'source';
+  readonly dtype: string | undefined;
+  readonly attentionLayers: 'all' | readonly number[] | { readonly last: number };
+  readonly threads: number | undefined;
+  readonly cacheDir: string | undefined;
+  readonly offline: boolean;
+  readonly json: boolean;
+  readonly report: string | undefined;
+  readonly quiet: boolean;
+}
+
+const RUN_SPEC = {
+  model: { type: 'string' },
+  image: { type: 'string' },
+  question: { type: 'string', short: 'q' },
+  'raw-prompt-file': { type: 'string' },
+  selector: { type: 'string' },
+  decoder: { type: 'string' },
+  k: { type: 'string' },
+  signal: { type: 'string' },
+  'signal-token-ids': { type: 'string' },
+  every: { type: 'string' },
+  'max-insertions': { type: 'string' },
+  'no-insertions': { type: 'boolean' },
+  'max-new-tokens': { type: 'string' },
+  greedy: { type: 'boolean' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  'patch-layout': { type: 'string' },
+  dtype: { type: 'string' },
+  'attention-layers': { type: 'string' },
+  threads: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  offline: { type: 'boolean' },
+  json: { type: 'boolean' },
+  report: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Help text of `icot run`. */
+export const RUN_HELP = `Usage: icot run [options]
+
+Interleaved-Modal Chain-of-Thought: the model reasons step by step; at signal tokens the image
+patches its attention picks (ADS) are fed back in before the next step.
+
+Without --model, runs the embedded demo model (tiny, random weights) on its demo image.
+
+Input
+  --model <dir|hub id>        model folder (onnx-community layout) or hub id, e.g. onnx-community/Qwen2-VL-2B-Instruct
+  --image <file>              PNG or JPEG image
+  --question, -q <text>       question; formatted with the model's chat template
+  --raw-prompt-file <file>    an already chat-formatted prompt with one image placeholder (instead of --question)
+  --dtype <name>              weight variant: fp32 (default), fp16, q8, q4, q4f16, ...
+  --cache-dir <dir>           where hub downloads are cached
+  --offline                   never use the network (hub ids must be cached)
+
+ICoT
+  --selector ads              patch selector (default ads: attention-driven selection)
+  --decoder input             insertion decoder (default input: input-end insertion)
+  --k <n>                     patches per insertion (default: the model family's, 16 for Qwen2-VL)
+  --signal newline            signal = any token whose text contains a line break (default)
+  --signal-token-ids <ids>    signal = these token ids, e.g. 198,271
+  --every <n>                 insert at every n-th signal token (default 2, as the official code)
+  --max-insertions <n>        most insertions per answer (default 3)
+  --no-insertions             plain decoding (same as --max-insertions 0)
+  --patch-layout grid|source  positions of inserted patches: official square grid (default) or source layout
+  --attention-layers <which>  layers averaged for ADS: all (default), last:N, or a list like 0,5,11
+
+Decoding
+  --max-new-tokens <n>        most generated tokens (default 128)
+  --greedy                    greedy decoding (default)
+  --temperature <t>           sample with temperature t (> 0)
+  --top-p <p>                 nucleus sampling (with --temperature)
+  --top-k <n>                 top-k sampling (with --temperature)
+  --repetition-penalty <r>    penalise repeated tokens (1 = off)
+  --seed <n>                  random seed for sampling (default 0)
+  --threads <n>               onnxruntime threads per operator
+
+Output
+  --json                      print one JSON object on stdout: {tokens, text, insertions, timings, ...}
+  --report <file.html>        write a self-contained HTML page with each step's patches drawn on the image
+  --quiet                     no progress or banner on stderr
+`;
+
+function integer(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new OptionError(`--${name} must be an integer >= ${min}, got '${value}'.`);
+  return n;
+}
+
+function decimal(name: string, value: string | undefined, check: (n: number) => boolean, expect: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new OptionError(`--${name} must be ${expect}, got '${value}'.`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new OptionError(`--${name} '${value}' is not supported.`, { hint: `Use one of: ${allowed.join(', ')}.` });
+  return value as T;
+}
+
+/** Parse `icot run` arguments; throws {@link OptionError} for unknown flags and bad values. Returns undefined for --help. */
+export function parseRunOptions(args: readonly string[]): RunOptions | undefined {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...args], options: RUN_SPEC, strict: true, allowPositionals: false }));
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify.*$/s, '.');
+    throw new OptionError(message, { hint: "Run 'icot run --help' for the list of options." });
+  }
+  if (values['help']) return undefined;
+  const str = (key: string): string | undefined => values[key] as string | undefined;
+  if (str('question') !== undefined && str('raw-prompt-file') !== undefined)
+    throw new OptionError('--question and --raw-prompt-file cannot be used together.', { hint: 'Give one of them.' });
+  if (str('signal') !== undefined && str('signal-token-ids') !== undefined)
+    throw new OptionError('--signal and --signal-token-ids cannot be used together.');
+  let signal: RunOptions['signal'];
+  if (str('signal') !== undefined) {
+    if (str('signal') !== 'newline') throw new OptionError(`--signal '${str('signal')}' is not supported.`, { hint: 'Use --signal newline or --signal-token-ids 1,2,3.' });
+    signal = 'newline';
+  } else if (str('signal-token-ids') !== undefined) {
+    const parts = str('signal-token-ids')!.split(',').map((s) => s.trim()).filter(Boolean);
+    const ids = parts.map(Number);
+    if (!parts.length || ids.some((n) => !Number.isInteger(n) || n < 0))
+      throw new OptionError(`--signal-token-ids must be a comma-separated list of token ids, got '${str('signal-token-ids')}'.`);
+    signal = { tokenIds: ids };
+  }
+  const temperature = decimal('temperature', str('temperature'), (n) => n > 0, 'a number > 0');
+  if (values['greedy'] && temperature !== undefined) throw new OptionError('--greedy and --temperature cannot be used together.');
+  const topP = decimal('top-p', str('top-p'), (n) => n > 0 && n <= 1, 'in (0, 1]');
+  const topK = integer('top-k', str('top-k'), 0);
+  if ((topP !== undefined || topK !== undefined) && temperature === undefined)
+    throw new OptionError('--top-p and --top-k only apply when sampling.', { hint: 'Add --temperature, e.g. --temperature 0.8.' });
+  let maxInsertions = integer('max-insertions', str('max-insertions'), 0) ?? 3;
+  if (values['no-insertions']) maxInsertions = 0;
+  let attentionLayers: RunOptions['attentionLayers'] = 'all';
+  const layers = str('attention-layers');
+  if (layers !== undefined && layers !== 'all') {
+    const last = /^last:(\d+)$/.exec(layers);
+    if (last) attentionLayers = { last: Number(last[1]) };
+    else {
+      const list = layers.split(',').map((s) => Number(s.trim()));
+      if (!list.length || list.some((n) => !Number.isInteger(n) || n < 0))
+        throw new OptionError(`--attention-layers must be 'all', 'last:N' or a list like 0,5,11; got '${layers}'.`);
+      attentionLayers = list;
+    }
+  }
+  return {
+    model: str('model'),
+    image: str('image'),
+    question: str('question'),
+    rawPromptFile: str('raw-prompt-file'),
+    selector: oneOf('selector', str('selector'), ['ads'] as const, 'ads'),
+    decoder: oneOf('decoder', str('decoder'), ['input'] as const, 'input'),
+    k: integer('k', str('k'), 1),
+    signal,
+    every: integer('every', str('every'), 1) ?? 2,
+    maxInsertions,
+    maxNewTokens: integer('max-new-tokens', str('max-new-tokens'), 1) ?? 128,
+    temperature,
+    topP,
+    topK,
+    repetitionPenalty: decimal('repetition-penalty', str('repetition-penalty'), (n) => n > 0, 'a number > 0'),
+    seed: integer('seed', str('seed'), 0) ?? 0,
+    patchLayout: oneOf('patch-layout', str('patch-layout'), ['grid', 'source'] as const, 'grid'),
+    dtype: str('dtype'),
+    attentionLayers,
+    threads: integer('threads', str('threads'), 1),
+    cacheDir: str('cache-dir'),
+    offline: values['offline'] === true,
+    json: values['json'] === true,
+    report: str('report'),
+    quiet: values['quiet'] === true,
+  };
+}

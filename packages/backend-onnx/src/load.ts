@@ -1,0 +1,95 @@
+import { stat } from 'node:fs/promises';
+import { ModelConfigError, ModelFilesError, type VisionLanguageModelV1 } from '@icot/core';
+import { QWEN2_VL_MODEL_TYPES } from '@icot/families';
+import { HubRepository, isHubId, type HubOptions } from './hub.js';
+import { onnxFileName, openModelFolder, type OnnxDtypeSetting } from './model-folder.js';
+import { OnnxQwen2VlModel, QWEN2_VL_GRAPHS, type OnnxModelSettings } from './qwen2-vl-model.js';
+
+/** Options of {@link loadOnnxModel}. */
+export interface LoadOnnxModelOptions extends OnnxModelSettings {
+  /** Weight variant: fp32 (default), fp16, q8, q4, ... or one per graph. */
+  readonly dtype?: OnnxDtypeSetting;
+  /** How to fetch hub models. */
+  readonly hub?: HubOptions;
+}
+
+/** A model family this backend can run: its config model types and graph names. */
+interface FamilyEntry {
+  readonly modelTypes: readonly string[];
+  readonly graphs: readonly string[];
+  load(folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions): Promise<VisionLanguageModelV1>;
+}
+
+const FAMILIES: readonly FamilyEntry[] = [
+  { modelTypes: QWEN2_VL_MODEL_TYPES, graphs: QWEN2_VL_GRAPHS, load: (folder, options) => OnnxQwen2VlModel.load(folder, options) },
+];
+
+/** Config `model_type`s this backend runs. */
+export const SUPPORTED_MODEL_TYPES: readonly string[] = FAMILIES.flatMap((f) => f.modelTypes);
+
+function familyFor(modelType: string, where: string): FamilyEntry {
+  const entry = FAMILIES.find((f) => f.modelTypes.includes(modelType));
+  if (!entry)
+    throw new ModelConfigError(`${where} is a '${modelType}' model, which the ONNX backend does not run.`, {
+      hint: `Supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}.`,
+    });
+  return entry;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Download what a model needs from the hub into the cache; returns the local folder. */
+export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOptions = {}): Promise<string> {
+  const repo = new HubRepository(repoId, options.hub);
+  const files = await repo.files();
+  const has = new Set(files);
+  if (!has.has('config.json'))
+    throw new ModelFilesError(`${repoId} has no config.json.`, { missing: ['config.json'], hint: 'Use an onnx-community style repository (config.json, tokenizer.json, onnx/*.onnx).' });
+  const configPath = await repo.fetchFile('config.json');
+  const { readFile } = await import('node:fs/promises');
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as { model_type?: string };
+  const family = familyFor(String(config.model_type), repoId);
+  const wanted = ['generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'chat_template.json'].filter((f) => has.has(f));
+  for (const graph of family.graphs) {
+    const file = `onnx/${onnxFileName(graph, options.dtype)}`;
+    if (!has.has(file)) {
+      const variants = files.filter((f) => f.startsWith(`onnx/${graph}`) && f.endsWith('.onnx'));
+      throw new ModelFilesError(`${repoId} has no ${file}.`, {
+        missing: [file],
+        hint: variants.length ? `Available variants: ${variants.join(', ')}; pick one with --dtype.` : 'This repository has no ONNX export of that graph.',
+      });
+    }
+    wanted.push(file, ...files.filter((f) => f.startsWith(`${file}_data`)));
+  }
+  for (const file of wanted) await repo.fetchFile(file);
+  return repo.dir;
+}
+
+/**
+ * Load a vision-language model for ONNX Runtime from a local folder in the onnx-community layout
+ * or a Hugging Face hub id (downloaded once into a cache). The family is picked from
+ * `config.json`'s `model_type`.
+ */
+export async function loadOnnxModel(source: string, options: LoadOnnxModelOptions = {}): Promise<VisionLanguageModelV1> {
+  let folderPath = source;
+  if (!(await isDirectory(source))) {
+    if (!isHubId(source))
+      throw new ModelFilesError(`The model folder ${source} does not exist.`, {
+        hint: 'Pass a local folder in the onnx-community layout or a hub id such as onnx-community/Qwen2-VL-2B-Instruct.',
+      });
+    folderPath = await downloadOnnxModel(source, options);
+  }
+  let family: FamilyEntry | undefined;
+  const folder = await openModelFolder(
+    folderPath,
+    (config) => (family = familyFor(String(config['model_type']), folderPath)).graphs,
+    options.dtype,
+  );
+  return family!.load(folder, options);
+}

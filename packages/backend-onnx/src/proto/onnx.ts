@@ -1,0 +1,336 @@
+import { ProtoWriter, WireType, fieldInt64, fieldString, lengthFieldHeader, readFields, type WireField } from './wire.js';
+
+/** ONNX TensorProto data types used here. */
+export const OnnxDataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
+
+/** ONNX AttributeProto types. */
+const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+
+/** An attribute value as read from a node (graphs are kept as byte ranges). */
+export interface OnnxAttribute {
+  readonly name: string;
+  readonly type: number;
+  readonly int?: number;
+  readonly float?: number;
+  readonly string?: string;
+  readonly ints?: readonly number[];
+  /** Byte range of a GRAPH attribute's GraphProto (subgraphs of If / Loop / Scan). */
+  readonly graph?: { readonly start: number; readonly end: number };
+}
+
+/** A node as read from a graph. */
+export interface OnnxNode {
+  readonly index: number;
+  readonly name: string;
+  readonly opType: string;
+  /** Operator domain ('' = ai.onnx). */
+  readonly domain: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attributes: ReadonlyMap<string, OnnxAttribute>;
+}
+
+/** A graph input or output. */
+export interface OnnxValueInfo {
+  readonly name: string;
+  /** ONNX element type (0 when not a tensor or unknown). */
+  readonly elemType: number;
+  /** Dimensions: numbers, symbolic names, or undefined when unknown. */
+  readonly dims: readonly (number | string | undefined)[] | undefined;
+}
+
+/** What ICoT reads of an ONNX model, without decoding initializers. */
+export interface OnnxModelInfo {
+  readonly bytes: Uint8Array;
+  readonly irVersion: number;
+  /** Opset version per domain ('' = ai.onnx). */
+  readonly opsets: ReadonlyMap<string, number>;
+  readonly nodes: readonly OnnxNode[];
+  readonly inputs: readonly OnnxValueInfo[];
+  readonly outputs: readonly OnnxValueInfo[];
+  readonly initializerNames: ReadonlySet<string>;
+  /** Files (relative to the model) that hold external initializer data. */
+  readonly externalDataFiles: ReadonlySet<string>;
+  /** The ModelProto field that holds the graph. */
+  readonly graphField: WireField;
+}
+
+function parseAttribute(buf: Uint8Array, start: number, end: number): OnnxAttribute {
+  let name = '';
+  let type = 0;
+  let int: number | undefined;
+  let float: number | undefined;
+  let string: string | undefined;
+  const ints: number[] = [];
+  let graph: { start: number; end: number } | undefined;
+  for (const f of readFields(buf, start, end)) {
+    switch (f.field) {
+      case 1:
+        name = fieldString(buf, f);
+        break;
+      case 20:
+        type = f.value;
+        break;
+      case 2:
+        float = new DataView(buf.buffer, buf.byteOffset + f.start, 4).getFloat32(0, true);
+        break;
+      case 3:
+        int = fieldInt64(buf, f);
+        break;
+      case 4:
+        string = fieldString(buf, f);
+        break;
+      case 6:
+        graph = { start: f.start, end: f.end };
+        break;
+      case 8:
+        if (f.wire === WireType.Varint) ints.push(fieldInt64(buf, f));
+        else {
+          // packed
+          for (let p = f.start; p < f.end; ) {
+            let big = 0n;
+            let shift = 0n;
+            for (;;) {
+              const b = buf[p++]!;
+              big |= BigInt(b & 0x7f) << shift;
+              shift += 7n;
+              if (b < 0x80) break;
+            }
+            ints.push(Number(BigInt.asIntN(64, big)));
+          }
+        }
+        break;
+    }
+  }
+  return { name, type, ...(int !== undefined ? { int } : {}), ...(float !== undefined ? { float } : {}), ...(string !== undefined ? { string } : {}), ...(ints.length ? { ints } : {}), ...(graph ? { graph } : {}) };
+}
+
+function parseNode(buf: Uint8Array, start: number, end: number, index: number): OnnxNode {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  const attributes = new Map<string, OnnxAttribute>();
+  let name = '';
+  let opType = '';
+  let domain = '';
+  for (const f of readFields(buf, start, end)) {
+    switch (f.field) {
+      case 1:
+        inputs.push(fieldString(buf, f));
+        break;
+      case 2:
+        outputs.push(fieldString(buf, f));
+        break;
+      case 3:
+        name = fieldString(buf, f);
+        break;
+      case 4:
+        opType = fieldString(buf, f);
+        break;
+      case 7:
+        domain = fieldString(buf, f);
+        break;
+      case 5: {
+        const a = parseAttribute(buf, f.start, f.end);
+        attributes.set(a.name, a);
+        break;
+      }
+    }
+  }
+  return { index, name, opType, domain: domain === 'ai.onnx' ? '' : domain, inputs, outputs, attributes };
+}
+
+function parseValueInfo(buf: Uint8Array, start: number, end: number): OnnxValueInfo {
+  let name = '';
+  let elemType = 0;
+  let dims: (number | string | undefined)[] | undefined;
+  for (const f of readFields(buf, start, end)) {
+    if (f.field === 1) name = fieldString(buf, f);
+    else if (f.field === 2) {
+      for (const t of readFields(buf, f.start, f.end)) {
+        if (t.field !== 1) continue; // tensor_type
+        for (const tt of readFields(buf, t.start, t.end)) {
+          if (tt.field === 1) elemType = tt.value;
+          else if (tt.field === 2) {
+            dims = [];
+            for (const d of readFields(buf, tt.start, tt.end)) {
+              if (d.field !== 1) continue;
+              let dim: number | string | undefined;
+              for (const dv of readFields(buf, d.start, d.end)) {
+                if (dv.field === 1) dim = fieldInt64(buf, dv);
+                else if (dv.field === 2) dim = fieldString(buf, dv);
+              }
+              dims.push(dim);
+            }
+          }
+        }
+      }
+    }
+  }
+  return { name, elemType, dims };
+}
+
+function initializerInfo(buf: Uint8Array, start: number, end: number): { name: string; location: string | undefined } {
+  let name = '';
+  let external = false;
+  let location: string | undefined;
+  for (const f of readFields(buf, start, end)) {
+    if (f.field === 8) name = fieldString(buf, f);
+    else if (f.field === 14 && f.value === 1) external = true;
+    else if (f.field === 13) {
+      let key = '';
+      let value = '';
+      for (const e of readFields(buf, f.start, f.end)) {
+        if (e.field === 1) key = fieldString(buf, e);
+        else if (e.field === 2) value = fieldString(buf, e);
+      }
+      if (key === 'location') location = value;
+    }
+  }
+  return { name, location: external ? location : undefined };
+}
+
+/** Read the structure of an ONNX model (nodes, inputs, outputs, opsets) from its bytes. */
+export function parseOnnxModel(bytes: Uint8Array): OnnxModelInfo {
+  let irVersion = 0;
+  const opsets = new Map<string, number>();
+  let graphField: WireField | undefined;
+  for (const f of readFields(bytes)) {
+    if (f.field === 1) irVersion = f.value;
+    else if (f.field === 8) {
+      let domain = '';
+      let version = 0;
+      for (const o of readFields(bytes, f.start, f.end)) {
+        if (o.field === 1) domain = fieldString(bytes, o);
+        else if (o.field === 2) version = o.value;
+      }
+      opsets.set(domain === 'ai.onnx' ? '' : domain, version);
+    } else if (f.field === 7) graphField = f;
+  }
+  if (!graphField) throw new Error('not an ONNX model: no graph');
+  const nodes: OnnxNode[] = [];
+  const inputs: OnnxValueInfo[] = [];
+  const outputs: OnnxValueInfo[] = [];
+  const initializerNames = new Set<string>();
+  const externalDataFiles = new Set<string>();
+  for (const f of readFields(bytes, graphField.start, graphField.end)) {
+    if (f.field === 1) nodes.push(parseNode(bytes, f.start, f.end, nodes.length));
+    else if (f.field === 11) inputs.push(parseValueInfo(bytes, f.start, f.end));
+    else if (f.field === 12) outputs.push(parseValueInfo(bytes, f.start, f.end));
+    else if (f.field === 5) {
+      const info = initializerInfo(bytes, f.start, f.end);
+      initializerNames.add(info.name);
+      if (info.location !== undefined) externalDataFiles.add(info.location);
+    }
+  }
+  return { bytes, irVersion, opsets, nodes, inputs, outputs, initializerNames, externalDataFiles, graphField };
+}
+
+/** An attribute to write. */
+export type AttributeSpec =
+  | { readonly name: string; readonly int: number }
+  | { readonly name: string; readonly ints: readonly number[] }
+  | { readonly name: string; readonly float: number }
+  | { readonly name: string; readonly string: string };
+
+/** A node to write. */
+export interface NodeSpec {
+  readonly name: string;
+  readonly opType: string;
+  readonly domain?: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attributes?: readonly AttributeSpec[];
+}
+
+/** Encode a NodeProto. */
+export function encodeNode(node: NodeSpec): Uint8Array {
+  const w = new ProtoWriter();
+  for (const i of node.inputs) w.string(1, i);
+  for (const o of node.outputs) w.string(2, o);
+  w.string(3, node.name).string(4, node.opType);
+  if (node.domain) w.string(7, node.domain);
+  for (const a of node.attributes ?? []) {
+    w.message(5, (m) => {
+      m.string(1, a.name);
+      if ('int' in a) m.int(3, a.int).int(20, AttrType.INT);
+      else if ('ints' in a) {
+        for (const v of a.ints) m.int(8, v);
+        m.int(20, AttrType.INTS);
+      } else if ('float' in a) m.float(2, a.float).int(20, AttrType.FLOAT);
+      else m.string(4, a.string).int(20, AttrType.STRING);
+    });
+  }
+  return w.finish();
+}
+
+/** Encode a ValueInfoProto for a tensor (dims may be numbers, symbolic names, or omitted). */
+export function encodeValueInfo(name: string, elemType: number, dims?: readonly (number | string)[]): Uint8Array {
+  return new ProtoWriter()
+    .string(1, name)
+    .message(2, (t) =>
+      t.message(1, (tt) => {
+        tt.int(1, elemType);
+        if (dims)
+          tt.message(2, (s) => {
+            for (const d of dims) s.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+          });
+      }),
+    )
+    .finish();
+}
+
+/** Encode a TensorProto holding `raw` little-endian data. */
+export function encodeTensor(name: string, dataType: number, dims: readonly number[], raw: Uint8Array): Uint8Array {
+  const w = new ProtoWriter();
+  for (const d of dims) w.int(1, d);
+  return w.int(2, dataType).string(8, name).bytes(9, raw).finish();
+}
+
+/** An int64 tensor initializer. */
+export function int64Tensor(name: string, values: readonly number[], dims: readonly number[] = [values.length]): Uint8Array {
+  const raw = new Uint8Array(values.length * 8);
+  const view = new DataView(raw.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return encodeTensor(name, OnnxDataType.INT64, dims, raw);
+}
+
+/** What to add to a graph. */
+export interface GraphAdditions {
+  readonly nodes?: readonly Uint8Array[];
+  readonly outputs?: readonly Uint8Array[];
+  readonly initializers?: readonly Uint8Array[];
+  /** Opset imports to add to the model: domain -> version. */
+  readonly opsets?: ReadonlyMap<string, number>;
+}
+
+/**
+ * A copy of `model` with nodes, outputs and initializers appended to its main graph. Only the
+ * graph's length prefix changes; every other byte (weights included) is copied unchanged.
+ */
+export function appendToGraph(model: OnnxModelInfo, additions: GraphAdditions): Uint8Array {
+  const extra = new ProtoWriter();
+  for (const n of additions.nodes ?? []) extra.bytes(1, n);
+  for (const t of additions.initializers ?? []) extra.bytes(5, t);
+  for (const o of additions.outputs ?? []) extra.bytes(12, o);
+  const extraBytes = extra.finish();
+  const { bytes, graphField } = model;
+  const graphLength = graphField.end - graphField.start + extraBytes.length;
+  const header = lengthFieldHeader(7, graphLength);
+  const opsetBytes = new ProtoWriter();
+  for (const [domain, version] of additions.opsets ?? []) opsetBytes.message(8, (o) => o.string(1, domain).int(2, version));
+  const opsets = opsetBytes.finish();
+  const out = new Uint8Array(graphField.tagStart + header.length + graphLength + (bytes.length - graphField.end) + opsets.length);
+  let p = 0;
+  out.set(bytes.subarray(0, graphField.tagStart), p);
+  p += graphField.tagStart;
+  out.set(header, p);
+  p += header.length;
+  out.set(bytes.subarray(graphField.start, graphField.end), p);
+  p += graphField.end - graphField.start;
+  out.set(extraBytes, p);
+  p += extraBytes.length;
+  out.set(bytes.subarray(graphField.end), p);
+  p += bytes.length - graphField.end;
+  out.set(opsets, p);
+  return out;
+}

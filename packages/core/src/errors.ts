@@ -1,0 +1,111 @@
+/** Machine-readable error codes of ICoT. */
+export type IcotErrorCode =
+  | 'model-files'
+  | 'model-config'
+  | 'attention-unavailable'
+  | 'image-unreadable'
+  | 'invalid-selection'
+  | 'invalid-prompt'
+  | 'invalid-option'
+  | 'aborted'
+  | 'network'
+  | 'internal';
+
+/** Options of {@link IcotError}. */
+export interface IcotErrorOptions {
+  /** How to fix the problem, in one sentence. */
+  readonly hint?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * Base class of every error ICoT throws on purpose: a stable `code`, a message that names the
+ * problem and a `hint` that names the fix.
+ */
+export class IcotError extends Error {
+  readonly code: IcotErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: IcotErrorCode, message: string, options: IcotErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** Whether `value` is an IcotError (also across package copies). */
+  static is(value: unknown): value is IcotError {
+    return value instanceof IcotError || (value instanceof Error && typeof (value as { code?: unknown }).code === 'string' && 'hint' in value);
+  }
+}
+
+/** A model folder or hub repository is missing files or holds unreadable ones. */
+export class ModelFilesError extends IcotError {
+  /** Files that were looked for and not found. */
+  readonly missing: readonly string[];
+  constructor(message: string, options: IcotErrorOptions & { missing?: readonly string[] } = {}) {
+    super('model-files', message, options);
+    this.missing = options.missing ?? [];
+  }
+}
+
+/** A config file is present but describes something this version cannot run. */
+export class ModelConfigError extends IcotError {
+  constructor(message: string, options: IcotErrorOptions = {}) {
+    super('model-config', message, options);
+  }
+}
+
+/** The decoder graph gives no usable attention, but the run needs it. */
+export class AttentionUnavailableError extends IcotError {
+  constructor(message: string, options: IcotErrorOptions = {}) {
+    super('attention-unavailable', message, options);
+  }
+}
+
+/** An image file could not be read or decoded. */
+export class ImageError extends IcotError {
+  constructor(message: string, options: IcotErrorOptions = {}) {
+    super('image-unreadable', message, options);
+  }
+}
+
+/** A selection cannot be made as asked (e.g. k larger than the image). */
+export class SelectionError extends IcotError {
+  constructor(message: string, options: IcotErrorOptions = {}) {
+    super('invalid-selection', message, options);
+  }
+}
+
+/** A prompt cannot be used (e.g. no image placeholder). */
+export class PromptError extends IcotError {
+  constructor(message: string, options: IcotErrorOptions = {}) {
+    super('invalid-prompt', message, options);
+  }
+}
+
+/** An option has an invalid value. */
+export class OptionError extends IcotError {
+  constructor(message: string, options: IcotErrorOptions = {}) {
+    super('invalid-option', message, options);
+  }
+}
+
+/** The run was cancelled through its AbortSignal. */
+export class AbortedError extends IcotError {
+  constructor(message = 'The run was cancelled.', options: IcotErrorOptions = {}) {
+    super('aborted', message, options);
+  }
+}
+
+/** Throw {@link AbortedError} if `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof AbortedError) throw reason;
+    throw new AbortedError(
+      reason instanceof Error && reason.name !== 'AbortError' ? `The run was cancelled: ${reason.message}` : 'The run was cancelled.',
+      { cause: reason },
+    );
+  }
+}

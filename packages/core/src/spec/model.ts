@@ -1,0 +1,166 @@
+import type { ModelFamilyV1 } from './family.js';
+
+/** A decoded 8-bit RGB image, row-major, 3 bytes per pixel. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  /** `width * height * 3` bytes, RGB interleaved, rows top to bottom. */
+  readonly data: Uint8Array;
+}
+
+/** A rectangle in pixels of the original (un-resized) image. */
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The grid of image tokens a model sees for one image (after any patch merging). */
+export interface PatchGrid {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/**
+ * An image after the model's vision front end (encoder features or discrete image tokens).
+ * Patch `i` is image token `i` in raster order of {@link EncodedImage.grid}.
+ * Backends attach their own payload; other packages only use the fields below.
+ */
+export interface EncodedImage {
+  /** Patch grid; `patchCount === grid.rows * grid.cols`. */
+  readonly grid: PatchGrid;
+  readonly patchCount: number;
+  /** Size of the original image in pixels. */
+  readonly size: { readonly width: number; readonly height: number };
+  /** Pixel rectangle of patch `index` in the original image. */
+  patchBox(index: number): Box;
+}
+
+/**
+ * A run of model input: text tokens, or the tokens of an image (all patches, or a subset in the
+ * given order). Backends turn segments into embeddings or token ids.
+ */
+export type InputSegment =
+  | { readonly type: 'tokens'; readonly ids: readonly number[] }
+  | { readonly type: 'image'; readonly image: EncodedImage; readonly patches?: readonly number[] };
+
+/**
+ * Position ids for `length` consecutive inputs: `axes` rows (3 for M-RoPE, 1 for 1-D RoPE),
+ * stored axis-major (`data[axis * length + i]`).
+ */
+export interface PositionIds {
+  readonly axes: number;
+  readonly length: number;
+  readonly data: Int32Array;
+}
+
+/** An image inside a prepared prompt. */
+export interface PromptImage {
+  readonly image: EncodedImage;
+  /** Index of the image's first token in the prompt sequence (and in the KV cache). */
+  readonly start: number;
+}
+
+/** A tokenized prompt with its images encoded and its positions computed, ready to prefill. */
+export interface PreparedPrompt {
+  readonly segments: readonly InputSegment[];
+  readonly positions: PositionIds;
+  /** Number of input tokens (text and image tokens). */
+  readonly length: number;
+  /** Position id the first generated token gets. */
+  readonly nextPosition: number;
+  /** Images in prompt order; the last one is the query image ICoT selects from. */
+  readonly images: readonly PromptImage[];
+  /** Text token ids of the prompt (image tokens excluded), e.g. for repetition penalties. */
+  readonly textTokenIds: readonly number[];
+}
+
+/** One chat message; `content` parts of type `image` mark where images go. */
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string | readonly ({ readonly type: 'text'; readonly text: string } | { readonly type: 'image' })[];
+}
+
+/** What to prefill: a chat to format with the model's template, or an already formatted prompt. */
+export type PromptInput =
+  | { readonly messages: readonly ChatMessage[]; readonly images: readonly EncodedImage[] }
+  | {
+      /** Chat-formatted text with one image placeholder (the family's `imagePlaceholder`) per image. */
+      readonly text: string;
+      readonly images: readonly EncodedImage[];
+    };
+
+/** Tokenizer of a model. */
+export interface TokenizerV1 {
+  /** Token ids of `text`; special tokens written in the text are recognised. */
+  encode(text: string): number[];
+  /** Text of `ids`; special tokens are kept unless `skipSpecialTokens`. */
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+  /** Id of a token by its exact vocabulary string, or undefined. */
+  tokenToId(token: string): number | undefined;
+}
+
+/** Input of one decoding step. */
+export interface StepInput {
+  readonly segments: readonly InputSegment[];
+  readonly positions: PositionIds;
+  /** Ask for the attention row of the last input position. */
+  readonly attention?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Output of one decoding step. */
+export interface StepOutput {
+  /** Next-token logits after the last input position (length = vocabulary size). */
+  readonly logits: Float32Array;
+  /**
+   * Attention of the last input position over the whole cache (length = cache length after the
+   * step), averaged over the backend's attention layers and all heads. Present when asked for.
+   */
+  readonly attention?: Float32Array;
+}
+
+/** A decoding session: one KV cache that grows with every step. */
+export interface DecodingSessionV1 {
+  /** Number of positions in the KV cache. */
+  readonly length: number;
+  /** Feed inputs, extend the cache, return the next-token logits (and attention if asked). */
+  step(input: StepInput): Promise<StepOutput>;
+  /** Release the cache. */
+  dispose(): void;
+}
+
+/** What a model can do, stated explicitly rather than discovered by failure. */
+export interface ModelCapabilities {
+  /** Whether {@link StepInput.attention} can be honoured. */
+  readonly attention: boolean;
+  /** Why attention is unavailable, and what to do about it (when `attention` is false). */
+  readonly attentionUnavailableReason?: string;
+}
+
+/**
+ * A vision-language model driven step by step (specification v1). Implemented by backends
+ * (ONNX Runtime, transformers.js, ...); consumed by the ICoT loop, selectors and decoders.
+ */
+export interface VisionLanguageModelV1 {
+  readonly specificationVersion: 'v1';
+  /** Backend name, e.g. `onnx`. */
+  readonly provider: string;
+  /** Model id or folder. */
+  readonly modelId: string;
+  readonly family: ModelFamilyV1;
+  readonly capabilities: ModelCapabilities;
+  readonly tokenizer: TokenizerV1;
+  readonly vocabSize: number;
+  /** Token ids that end generation. */
+  readonly eosTokenIds: readonly number[];
+  /** Run the vision front end on an image. */
+  encodeImage(image: RgbImage, options?: { signal?: AbortSignal }): Promise<EncodedImage>;
+  /** Tokenize a prompt, expand its image placeholders and compute positions. */
+  preparePrompt(input: PromptInput): Promise<PreparedPrompt>;
+  /** Start a decoding session with an empty KV cache. */
+  createSession(): DecodingSessionV1;
+  /** Release native resources. */
+  dispose(): Promise<void>;
+}

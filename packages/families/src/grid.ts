@@ -1,0 +1,13 @@
+import type { Box, PatchGrid } from '@icot/core';
+
+/**
+ * Pixel rectangle of patch `index` (raster order) when an image of `size` pixels is covered by
+ * `grid` equal cells (what a resize to a multiple of the patch size amounts to).
+ */
+export function gridPatchBox(index: number, grid: PatchGrid, size: { readonly width: number; readonly height: number }): Box {
+  const row = Math.floor(index / grid.cols);
+  const col = index % grid.cols;
+  const cellWidth = size.width / grid.cols;
+  const cellHeight = size.height / grid.rows;
+  return { x: col * cellWidth, y: row * cellHeight, width: cellWidth, height: cellHeight };
+}

@@ -1,0 +1,15 @@
+/**
+ * Model-family logic shared by every backend: special tokens read from configs, prompt
+ * expansion, position ids (M-RoPE), the block an ICoT insertion feeds, and image preprocessing.
+ * @module
+ */
+export { gridPatchBox } from './grid.js';
+export { createQwen2VlFamily, type Qwen2VlFamilySettings } from './qwen2-vl/family.js';
+export { readQwen2VlConfig, QWEN2_VL_MODEL_TYPES, type Qwen2VlModelConfig } from './qwen2-vl/config.js';
+export {
+  preprocessQwen2VlImage,
+  readQwen2VlPreprocessorConfig,
+  smartResize,
+  type Qwen2VlPixels,
+  type Qwen2VlPreprocessorConfig,
+} from './qwen2-vl/preprocess.js';

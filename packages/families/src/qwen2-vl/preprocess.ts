@@ -1,0 +1,146 @@
+import { ImageError, ModelConfigError, type RgbImage } from '@icot/core';
+import { resizeImage } from '@icot/image';
+
+/** Qwen2-VL image processor settings (`preprocessor_config.json`). */
+export interface Qwen2VlPreprocessorConfig {
+  readonly minPixels: number;
+  readonly maxPixels: number;
+  readonly patchSize: number;
+  readonly temporalPatchSize: number;
+  readonly mergeSize: number;
+  readonly imageMean: readonly [number, number, number];
+  readonly imageStd: readonly [number, number, number];
+  readonly rescaleFactor: number;
+  readonly doResize: boolean;
+  readonly doRescale: boolean;
+  readonly doNormalize: boolean;
+  /** PIL resample code (3 = bicubic). */
+  readonly resample: number;
+}
+
+/** Read `preprocessor_config.json` of a Qwen2-VL / Qwen2.5-VL model, with Hugging Face defaults. */
+export function readQwen2VlPreprocessorConfig(json: Record<string, unknown>): Qwen2VlPreprocessorConfig {
+  const n = (key: string, fallback: number): number => (typeof json[key] === 'number' ? (json[key] as number) : fallback);
+  const size = (json['size'] as Record<string, unknown> | undefined) ?? {};
+  const triple = (key: string, fallback: [number, number, number]): [number, number, number] => {
+    const v = json[key];
+    return Array.isArray(v) && v.length === 3 ? (v as [number, number, number]) : fallback;
+  };
+  const b = (key: string): boolean => json[key] !== false;
+  return {
+    minPixels: n('min_pixels', typeof size['shortest_edge'] === 'number' ? (size['shortest_edge'] as number) : 56 * 56),
+    maxPixels: n('max_pixels', typeof size['longest_edge'] === 'number' ? (size['longest_edge'] as number) : 28 * 28 * 1280),
+    patchSize: n('patch_size', 14),
+    temporalPatchSize: n('temporal_patch_size', 2),
+    mergeSize: n('merge_size', 2),
+    imageMean: triple('image_mean', [0.48145466, 0.4578275, 0.40821073]),
+    imageStd: triple('image_std', [0.26862954, 0.26130258, 0.27577711]),
+    rescaleFactor: n('rescale_factor', 1 / 255),
+    doResize: b('do_resize'),
+    doRescale: b('do_rescale'),
+    doNormalize: b('do_normalize'),
+    resample: n('resample', 3),
+  };
+}
+
+/** Python's round(): halves go to the even neighbour. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Qwen2-VL's `smart_resize`: the size closest to (height, width) whose sides are multiples of
+ * `factor` and whose area lies within [minPixels, maxPixels], keeping the aspect ratio.
+ */
+export function smartResize(height: number, width: number, factor: number, minPixels: number, maxPixels: number): { height: number; width: number } {
+  if (Math.max(height, width) / Math.min(height, width) > 200)
+    throw new ImageError(`The image's aspect ratio ${width}x${height} is more extreme than 200:1, which Qwen2-VL does not accept.`, {
+      hint: 'Crop or pad the image to a less extreme aspect ratio.',
+    });
+  let h = Math.max(factor, roundHalfEven(height / factor) * factor);
+  let w = Math.max(factor, roundHalfEven(width / factor) * factor);
+  if (h * w > maxPixels) {
+    const beta = Math.sqrt((height * width) / maxPixels);
+    h = Math.max(factor, Math.floor(height / beta / factor) * factor);
+    w = Math.max(factor, Math.floor(width / beta / factor) * factor);
+  } else if (h * w < minPixels) {
+    const beta = Math.sqrt(minPixels / (height * width));
+    h = Math.ceil((height * beta) / factor) * factor;
+    w = Math.ceil((width * beta) / factor) * factor;
+  }
+  return { height: h, width: w };
+}
+
+/** Output of {@link preprocessQwen2VlImage}. */
+export interface Qwen2VlPixels {
+  /** Flattened patches, `[patches, channels * temporalPatchSize * patchSize^2]` row-major. */
+  readonly pixelValues: Float32Array;
+  readonly dims: readonly [number, number];
+  /** `[t, h, w]` in patches before merging (what the vision encoder's `grid_thw` takes). */
+  readonly gridThw: readonly [number, number, number];
+  /** Size the image was resized to. */
+  readonly resized: { readonly width: number; readonly height: number };
+}
+
+const PIL_FILTERS: Record<number, 'nearest' | 'bilinear' | 'bicubic' | 'lanczos'> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
+
+/**
+ * Qwen2-VL image preprocessing as the Hugging Face image processor does it: smart resize to
+ * multiples of patch x merge within [min, max] pixels (bicubic), rescale, normalize, and
+ * patchify to `[grid_t * grid_h * grid_w, 3 * temporal * patch * patch]` with 2x2 merge blocks
+ * kept together. A still image is repeated over the temporal patch.
+ */
+export function preprocessQwen2VlImage(image: RgbImage, config: Qwen2VlPreprocessorConfig): Qwen2VlPixels {
+  const { patchSize, mergeSize, temporalPatchSize } = config;
+  if (image.width < 1 || image.height < 1) throw new ImageError('The image is empty (0 pixels).');
+  const factor = patchSize * mergeSize;
+  let resized = image;
+  if (config.doResize) {
+    const target = smartResize(image.height, image.width, factor, config.minPixels, config.maxPixels);
+    if (target.width !== image.width || target.height !== image.height) {
+      const filter = PIL_FILTERS[config.resample];
+      if (!filter) throw new ModelConfigError(`preprocessor_config.json asks for resample=${config.resample}, which is not supported.`);
+      resized = resizeImage(image, target.width, target.height, filter);
+    }
+  }
+  const { width, height } = resized;
+  if (width % factor || height % factor)
+    throw new ImageError(`The image is ${width}x${height}, not a multiple of ${factor}; enable resizing (do_resize) in preprocessor_config.json.`);
+  // Per-channel affine map of a byte value: rescale in float64 then cast (as HF's rescale), normalize in float32.
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(config.imageMean[c]!);
+    const std = Math.fround(config.imageStd[c]!);
+    for (let v = 0; v < 256; v++) {
+      let x = config.doRescale ? Math.fround(v * config.rescaleFactor) : v;
+      if (config.doNormalize) x = Math.fround(Math.fround(x - mean) / std);
+      lut[c * 256 + v] = x;
+    }
+  }
+  const gridH = height / patchSize;
+  const gridW = width / patchSize;
+  const patchCount = gridH * gridW;
+  const area = patchSize * patchSize;
+  const dim = 3 * temporalPatchSize * area;
+  const out = new Float32Array(patchCount * dim);
+  const src = resized.data;
+  let patch = 0;
+  for (let bh = 0; bh < gridH / mergeSize; bh++)
+    for (let bw = 0; bw < gridW / mergeSize; bw++)
+      for (let mh = 0; mh < mergeSize; mh++)
+        for (let mw = 0; mw < mergeSize; mw++) {
+          const y0 = (bh * mergeSize + mh) * patchSize;
+          const x0 = (bw * mergeSize + mw) * patchSize;
+          const base = patch * dim;
+          for (let c = 0; c < 3; c++)
+            for (let py = 0; py < patchSize; py++)
+              for (let px = 0; px < patchSize; px++) {
+                const value = lut[c * 256 + src[((y0 + py) * width + x0 + px) * 3 + c]!]!;
+                const within = py * patchSize + px;
+                for (let t = 0; t < temporalPatchSize; t++) out[base + (c * temporalPatchSize + t) * area + within] = value;
+              }
+          patch += 1;
+        }
+  return { pixelValues: out, dims: [patchCount, dim], gridThw: [1, gridH, gridW], resized: { width, height } };
+}
