@@ -30,8 +30,8 @@ export const SUPPORTED_MODEL_TYPES: readonly string[] = FAMILIES.flatMap((f) => 
 function familyFor(modelType: string, where: string): FamilyEntry {
   const entry = FAMILIES.find((f) => f.modelTypes.includes(modelType));
   if (!entry)
-    throw new ModelConfigError(`${where} is a '${modelType}' model, which the ONNX backend does not run.`, {
-      hint: `Supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}.`,
+    throw new ModelConfigError(`${where} is a '${modelType}' model, which the ONNX backend does not run (it runs ${SUPPORTED_MODEL_TYPES.join(', ')}).`, {
+      hint: 'Use a model of a supported family, e.g. onnx-community/Qwen2-VL-2B-Instruct.',
     });
   return entry;
 }

@@ -303,6 +303,27 @@ export interface GraphAdditions {
   readonly opsets?: ReadonlyMap<string, number>;
 }
 
+function withGraph(model: OnnxModelInfo, graphParts: readonly Uint8Array[], opsets?: ReadonlyMap<string, number>): Uint8Array {
+  const { bytes, graphField } = model;
+  const graphLength = graphParts.reduce((n, p) => n + p.length, 0);
+  const header = lengthFieldHeader(7, graphLength);
+  const opsetWriter = new ProtoWriter();
+  for (const [domain, version] of opsets ?? []) opsetWriter.message(8, (o) => o.string(1, domain).int(2, version));
+  const opsetBytes = opsetWriter.finish();
+  const out = new Uint8Array(graphField.tagStart + header.length + graphLength + (bytes.length - graphField.end) + opsetBytes.length);
+  let p = 0;
+  const put = (part: Uint8Array): void => {
+    out.set(part, p);
+    p += part.length;
+  };
+  put(bytes.subarray(0, graphField.tagStart));
+  put(header);
+  for (const part of graphParts) put(part);
+  put(bytes.subarray(graphField.end));
+  put(opsetBytes);
+  return out;
+}
+
 /**
  * A copy of `model` with nodes, outputs and initializers appended to its main graph. Only the
  * graph's length prefix changes; every other byte (weights included) is copied unchanged.
@@ -312,25 +333,30 @@ export function appendToGraph(model: OnnxModelInfo, additions: GraphAdditions): 
   for (const n of additions.nodes ?? []) extra.bytes(1, n);
   for (const t of additions.initializers ?? []) extra.bytes(5, t);
   for (const o of additions.outputs ?? []) extra.bytes(12, o);
-  const extraBytes = extra.finish();
   const { bytes, graphField } = model;
-  const graphLength = graphField.end - graphField.start + extraBytes.length;
-  const header = lengthFieldHeader(7, graphLength);
-  const opsetBytes = new ProtoWriter();
-  for (const [domain, version] of additions.opsets ?? []) opsetBytes.message(8, (o) => o.string(1, domain).int(2, version));
-  const opsets = opsetBytes.finish();
-  const out = new Uint8Array(graphField.tagStart + header.length + graphLength + (bytes.length - graphField.end) + opsets.length);
-  let p = 0;
-  out.set(bytes.subarray(0, graphField.tagStart), p);
-  p += graphField.tagStart;
-  out.set(header, p);
-  p += header.length;
-  out.set(bytes.subarray(graphField.start, graphField.end), p);
-  p += graphField.end - graphField.start;
-  out.set(extraBytes, p);
-  p += extraBytes.length;
-  out.set(bytes.subarray(graphField.end), p);
-  p += bytes.length - graphField.end;
-  out.set(opsets, p);
-  return out;
+  return withGraph(model, [bytes.subarray(graphField.start, graphField.end), extra.finish()], additions.opsets);
+}
+
+/**
+ * A copy of `model` where each node for which `replace` returns a list is replaced by those
+ * nodes (in place, keeping graph order); all other bytes are copied unchanged.
+ */
+export function replaceNodes(model: OnnxModelInfo, replace: (node: OnnxNode) => readonly NodeSpec[] | undefined): Uint8Array {
+  const { bytes, graphField } = model;
+  const parts: Uint8Array[] = [];
+  let index = 0;
+  let copyFrom = graphField.start;
+  for (const f of readFields(bytes, graphField.start, graphField.end)) {
+    if (f.field !== 1) continue;
+    const node = model.nodes[index++]!;
+    const replacement = replace(node);
+    if (!replacement) continue;
+    parts.push(bytes.subarray(copyFrom, f.tagStart));
+    const w = new ProtoWriter();
+    for (const n of replacement) w.bytes(1, encodeNode(n));
+    parts.push(w.finish());
+    copyFrom = f.end;
+  }
+  parts.push(bytes.subarray(copyFrom, graphField.end));
+  return withGraph(model, parts);
 }

@@ -1,4 +1,4 @@
-import { PromptError } from '../errors.js';
+import { AttentionUnavailableError, PromptError, throwIfAborted } from '../errors.js';
 import { concatPositions, segmentLength, sequentialPositions } from '../positions.js';
 import type { InsertionBlock, ModelFamilyV1 } from '../spec/family.js';
 import type {
@@ -190,6 +190,8 @@ export function createToyModel(settings: ToyModelSettings = {}): VisionLanguageM
         },
         async step(input: StepInput): Promise<StepOutput> {
           if (disposed) throw new Error('session disposed');
+          throwIfAborted(input.signal);
+          if (input.attention && !attentionOn) throw new AttentionUnavailableError('the toy model was built without attention');
           steps.push(input);
           const codes = input.segments.flatMap(codeOf);
           if (codes.length !== input.positions.length) throw new Error(`toy model: ${codes.length} inputs but ${input.positions.length} positions`);
@@ -200,7 +202,7 @@ export function createToyModel(settings: ToyModelSettings = {}): VisionLanguageM
           const logits = new Float32Array(TOY_VOCAB);
           for (let v = 0; v < TOY_VOCAB; v++) logits[v] = 4 * hash(context, v);
           let attention: Float32Array | undefined;
-          if (input.attention && attentionOn) {
+          if (input.attention) {
             attention = new Float32Array(cache.length);
             let total = 0;
             for (let j = 0; j < cache.length; j++) total += attention[j] = Math.exp(3 * hash(last, cache[j]!));
