@@ -16,6 +16,13 @@ Options
 Run 'icot run' with no options to try the embedded demo model offline.
 `;
 
+const FALLBACK_HINTS: Partial<Record<string, string>> = {
+  'invalid-option': "Run 'icot run --help' for the options and their values.",
+  'invalid-prompt': 'Check the prompt: it needs one image placeholder per image.',
+  'image-unreadable': 'Pass a PNG or JPEG file.',
+  'model-files': 'Pass a complete model folder in the onnx-community layout.',
+};
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -47,7 +54,8 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   } catch (error) {
     if (IcotError.is(error)) {
       io.stderr.write(`\nerror: ${error.message}\n`);
-      if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+      const hint = error.hint ?? FALLBACK_HINTS[error.code];
+      if (hint) io.stderr.write(`hint: ${hint}\n`);
       if (debug) io.stderr.write(`${error.stack}\n`);
       return error.code === 'aborted' ? 130 : error.code === 'internal' ? 1 : 2;
     }

@@ -59,6 +59,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   const signal = options.signal ?? (isDemo ? { tokenIds: demoModel.signalTokenIds } : 'newline');
   if (isDemo) note(`icot: ${demoModel.label}`);
 
+  const rgb = await readImageFile(imagePath);
   const modelSource = options.model ?? demoModel.dir;
   note(`icot: loading ${modelSource} ...`);
   let lastProgress = 0;
@@ -81,7 +82,6 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
     },
   });
   try {
-    const rgb = await readImageFile(imagePath);
     const image = await model.encodeImage(rgb, io.signal ? { signal: io.signal } : {});
     note(
       `icot: ${model.family.name} on ${model.provider}; image ${rgb.width}x${rgb.height} -> ${image.grid.rows}x${image.grid.cols} patches`,

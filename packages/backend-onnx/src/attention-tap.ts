@@ -1,4 +1,4 @@
-import { appendToGraph, encodeNode, encodeValueInfo, int64Tensor, OnnxDataType, type NodeSpec, type OnnxModelInfo, type OnnxNode } from './proto/onnx.js';
+import { appendToGraph, encodeNode, encodeValueInfo, int64Tensor, OnnxDataType, type NodeSpec, type OnnxModelInfo, type OnnxNode } from '@icot/onnx-proto';
 
 /** Decoder attention shapes the tap understands. */
 export type AttentionGraphShape = 'softmax';

@@ -9,5 +9,4 @@ export { OnnxQwen2VlModel, Qwen2VlEncodedImage, QWEN2_VL_GRAPHS, type AttentionL
 export { openModelFolder, onnxFileName, parseDtype, ONNX_DTYPE_SUFFIXES, type ModelFolder, type OnnxDtype, type OnnxDtypeSetting } from './model-folder.js';
 export { HubRepository, cachedModelDir, defaultCacheDir, isHubId, type DownloadProgress, type HubOptions } from './hub.js';
 export { findAttentionSites, tapAttention, tapOutputName, SUPPORTED_ATTENTION_SHAPES, type AttentionSites, type TappedModel } from './attention-tap.js';
-export { parseOnnxModel, appendToGraph, replaceNodes, encodeNode, encodeValueInfo, encodeTensor, int64Tensor as int64TensorProto, OnnxDataType, type NodeSpec, type OnnxModelInfo, type OnnxNode } from './proto/onnx.js';
 export type { OrtSettings } from './ort-io.js';

@@ -1,14 +1,12 @@
-import { cp, mkdtemp, rm, unlink, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AttentionUnavailableError, createSignalTrigger, generateICoT, ModelConfigError, ModelFilesError } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { readImageFile } from '@icot/image';
-import { fixturePath, loadOracle } from '@icot/testing';
+import { addExternalDataReference, copyModel, fixturePath, loadOracle, replaceSoftmaxWithExpLogSoftmax } from '@icot/testing';
 import { loadOnnxModel, SUPPORTED_ATTENTION_SHAPES } from '../src/index.js';
-import { copyFixture, removeSoftmax } from './helpers.js';
 
 describe('loading errors name the problem and the fix', () => {
   it('a folder that does not exist', async () => {
@@ -17,7 +15,7 @@ describe('loading errors name the problem and the fix', () => {
   });
 
   it('a partial folder lists every missing file', async () => {
-    const { dir, cleanup } = await copyFixture();
+    const { dir, cleanup } = await copyModel('tiny-qwen2-vl');
     try {
       await unlink(join(dir, 'tokenizer.json'));
       await unlink(join(dir, 'onnx', 'embed_tokens.onnx'));
@@ -39,9 +37,8 @@ describe('loading errors name the problem and the fix', () => {
   });
 
   it('an unsupported model type', async () => {
-    const { dir, cleanup } = await copyFixture();
+    const { dir, cleanup } = await copyModel('tiny-qwen2-vl');
     try {
-      await chmod(join(dir, 'config.json'), 0o644);
       await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama' }));
       await expect(loadOnnxModel(dir)).rejects.toThrow(ModelConfigError);
       await expect(loadOnnxModel(dir)).rejects.toThrow(/qwen2_vl/);
@@ -51,10 +48,9 @@ describe('loading errors name the problem and the fix', () => {
   });
 
   it('a corrupt graph file', async () => {
-    const { dir, cleanup } = await copyFixture();
+    const { dir, cleanup } = await copyModel('tiny-qwen2-vl');
     try {
       const path = join(dir, 'onnx', 'decoder_model_merged.onnx');
-      await chmod(path, 0o644);
       await writeFile(path, new Uint8Array([8, 7, 0x3a, 0xff, 0xff]));
       await expect(loadOnnxModel(dir)).rejects.toThrow(ModelFilesError);
     } finally {
@@ -63,10 +59,10 @@ describe('loading errors name the problem and the fix', () => {
   });
 
   it('a decoder whose attention cannot be tapped loads for plain decoding and fails clearly for ADS', async () => {
-    const { dir, cleanup } = await copyFixture();
+    const { dir, cleanup } = await copyModel('tiny-qwen2-vl');
     const oracle = loadOracle('tiny-qwen2-vl');
     try {
-      await removeSoftmax(dir);
+      await replaceSoftmaxWithExpLogSoftmax(join(dir, 'onnx', 'decoder_model_merged.onnx'));
       const model = await loadOnnxModel(dir);
       expect(model.capabilities.attention).toBe(false);
       expect(model.capabilities.attentionUnavailableReason).toContain(SUPPORTED_ATTENTION_SHAPES);
@@ -91,18 +87,14 @@ describe('loading errors name the problem and the fix', () => {
   });
 
   it('missing external data files are named', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'icot-ext-'));
+    const { dir, cleanup } = await copyModel('tiny-qwen2-vl');
     try {
-      await cp(fixturePath('tiny-qwen2-vl'), dir, { recursive: true });
-      await chmod(dir, 0o755);
-      // a decoder that references an external weight file that is not there
-      const { buildExternalDataReference } = await import('./external-data.js');
-      await buildExternalDataReference(join(dir, 'onnx', 'decoder_model_merged.onnx'), 'decoder_model_merged.onnx_data');
+      await addExternalDataReference(join(dir, 'onnx', 'decoder_model_merged.onnx'), 'decoder_model_merged.onnx_data');
       const error = await loadOnnxModel(dir).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ModelFilesError);
       expect((error as Error).message).toMatch(/onnx\/decoder_model_merged\.onnx_data/);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await cleanup();
     }
   });
 });

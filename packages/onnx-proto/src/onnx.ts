@@ -360,3 +360,41 @@ export function replaceNodes(model: OnnxModelInfo, replace: (node: OnnxNode) => 
   parts.push(bytes.subarray(copyFrom, graphField.end));
   return withGraph(model, parts);
 }
+
+/** A whole model to write (small models built in code, e.g. for tests). */
+export interface ModelSpec {
+  /** IR version (default 8). */
+  readonly irVersion?: number;
+  /** Opset per domain (default `{'': 17}`). */
+  readonly opsets?: ReadonlyMap<string, number>;
+  readonly producer?: string;
+  readonly graph: {
+    readonly name?: string;
+    readonly nodes: readonly NodeSpec[];
+    /** Encoded TensorProtos (see {@link encodeTensor}, {@link floatTensor}, {@link int64Tensor}). */
+    readonly initializers?: readonly Uint8Array[];
+    /** Encoded ValueInfoProtos (see {@link encodeValueInfo}). */
+    readonly inputs: readonly Uint8Array[];
+    readonly outputs: readonly Uint8Array[];
+  };
+}
+
+/** Encode a ModelProto. */
+export function encodeModel(spec: ModelSpec): Uint8Array {
+  const w = new ProtoWriter().int(1, spec.irVersion ?? 8).string(2, spec.producer ?? 'icot');
+  w.message(7, (g) => {
+    for (const n of spec.graph.nodes) g.bytes(1, encodeNode(n));
+    g.string(2, spec.graph.name ?? 'graph');
+    for (const t of spec.graph.initializers ?? []) g.bytes(5, t);
+    for (const i of spec.graph.inputs) g.bytes(11, i);
+    for (const o of spec.graph.outputs) g.bytes(12, o);
+  });
+  for (const [domain, version] of spec.opsets ?? new Map([['', 17]])) w.message(8, (o) => o.string(1, domain).int(2, version));
+  return w.finish();
+}
+
+/** A float32 tensor initializer. */
+export function floatTensor(name: string, values: ArrayLike<number>, dims: readonly number[]): Uint8Array {
+  const data = Float32Array.from(values);
+  return encodeTensor(name, OnnxDataType.FLOAT, dims, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
