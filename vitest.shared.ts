@@ -9,6 +9,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@icot/source', 'module', 'node', 'import', 'default'] } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    passWithNoTests: true,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

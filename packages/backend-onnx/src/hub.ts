@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { IcotError, ModelFilesError } from '@icot/core';
 
 /** Progress of a hub download. */
@@ -163,7 +164,7 @@ export class HubRepository {
     const partial = `${target}.${process.pid}.incomplete`;
     const total = Number(response.headers.get('content-length')) || undefined;
     let loaded = 0;
-    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     body.on('data', (chunk: Buffer) => {
       loaded += chunk.length;
       this.options.onProgress?.({ file, loaded, total, cached: false });

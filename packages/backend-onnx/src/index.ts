@@ -8,5 +8,5 @@ export { loadOnnxModel, downloadOnnxModel, SUPPORTED_MODEL_TYPES, type LoadOnnxM
 export { OnnxQwen2VlModel, Qwen2VlEncodedImage, QWEN2_VL_GRAPHS, type AttentionLayerSetting, type OnnxModelSettings } from './qwen2-vl-model.js';
 export { openModelFolder, onnxFileName, parseDtype, ONNX_DTYPE_SUFFIXES, type ModelFolder, type OnnxDtype, type OnnxDtypeSetting } from './model-folder.js';
 export { HubRepository, cachedModelDir, defaultCacheDir, isHubId, type DownloadProgress, type HubOptions } from './hub.js';
-export { findAttentionSites, tapAttention, tapOutputName, SUPPORTED_ATTENTION_SHAPES, type AttentionSites, type TappedModel } from './attention-tap.js';
+export { findAttentionSites, tapAttention, tapOutputName, SUPPORTED_ATTENTION_SHAPES, type AttentionGraphShape, type AttentionSites, type TappedModel } from './attention-tap.js';
 export type { OrtSettings } from './ort-io.js';

@@ -33,7 +33,7 @@ import {
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
 import { findAttentionSites, tapAttention } from './attention-tap.js';
 import type { ModelFolder } from './model-folder.js';
-import { createOrtSession, emptyTensor, floatTensor, inputSpecs, int64Tensor, OnesMask, readFloat, type OrtSettings, ort } from './ort-io.js';
+import { createOrtSession, emptyTensor, floatTensor, inputSpecs, int64Tensor, OnesMask, readFloat, type OrtSettings, type ort } from './ort-io.js';
 import { parseOnnxModel } from '@icot/onnx-proto';
 
 /** Which decoder layers the attention row averages: all (the paper's), a list, or the last N. */
