@@ -16,6 +16,8 @@ export interface OnnxAttribute {
   readonly ints?: readonly number[];
   /** Byte range of a GRAPH attribute's GraphProto (subgraphs of If / Loop / Scan). */
   readonly graph?: { readonly start: number; readonly end: number };
+  /** Byte range of a TENSOR attribute's TensorProto (e.g. a Constant's value). */
+  readonly tensor?: { readonly start: number; readonly end: number };
 }
 
 /** A node as read from a graph. */
@@ -63,6 +65,7 @@ function parseAttribute(buf: Uint8Array, start: number, end: number): OnnxAttrib
   let string: string | undefined;
   const ints: number[] = [];
   let graph: { start: number; end: number } | undefined;
+  let tensor: { start: number; end: number } | undefined;
   for (const f of readFields(buf, start, end)) {
     switch (f.field) {
       case 1:
@@ -79,6 +82,9 @@ function parseAttribute(buf: Uint8Array, start: number, end: number): OnnxAttrib
         break;
       case 4:
         string = fieldString(buf, f);
+        break;
+      case 5:
+        tensor = { start: f.start, end: f.end };
         break;
       case 6:
         graph = { start: f.start, end: f.end };
@@ -102,7 +108,7 @@ function parseAttribute(buf: Uint8Array, start: number, end: number): OnnxAttrib
         break;
     }
   }
-  return { name, type, ...(int !== undefined ? { int } : {}), ...(float !== undefined ? { float } : {}), ...(string !== undefined ? { string } : {}), ...(ints.length ? { ints } : {}), ...(graph ? { graph } : {}) };
+  return { name, type, ...(int !== undefined ? { int } : {}), ...(float !== undefined ? { float } : {}), ...(string !== undefined ? { string } : {}), ...(ints.length ? { ints } : {}), ...(graph ? { graph } : {}), ...(tensor ? { tensor } : {}) };
 }
 
 function parseNode(buf: Uint8Array, start: number, end: number, index: number): OnnxNode {

@@ -8,4 +8,4 @@ export { describeModelConformance, type ModelConformanceCapabilities, type Model
 export { describeSelectorConformance, type SelectorConformanceCapabilities } from './selector-conformance.js';
 export { describeDecoderConformance, type DecoderConformanceSetup } from './decoder-conformance.js';
 export { FIXTURES_DIR, fixturePath, loadOracle, loadReferencePixels, type FixtureName, type Oracle, type OracleEvent } from './fixtures.js';
-export { addExternalDataReference, copyModel, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';
+export { addExternalDataReference, copyModel, moveWeightsToExternalData, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';

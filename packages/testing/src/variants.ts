@@ -1,7 +1,7 @@
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendToGraph, OnnxDataType, parseOnnxModel, ProtoWriter, replaceNodes } from '@icot/onnx-proto';
+import { appendToGraph, OnnxDataType, parseOnnxModel, ProtoWriter, readFields, replaceNodes } from '@icot/onnx-proto';
 import { fixturePath, type FixtureName } from './fixtures.js';
 
 /** A writable copy of a model folder in a temporary directory. */
@@ -57,4 +57,45 @@ export async function addExternalDataReference(onnxPath: string, location: strin
     .int(14, 1)
     .finish();
   await writeFile(onnxPath, appendToGraph(model, { initializers: [tensor] }));
+}
+
+/**
+ * Move the weights of a graph into an external data file, as large exports store them: every
+ * Constant node whose value has at least `minBytes` of raw data becomes an initializer whose
+ * data lives in `dataFile` (next to the .onnx file). Returns the number of bytes moved.
+ */
+export async function moveWeightsToExternalData(onnxPath: string, dataFile: string, minBytes = 1024): Promise<number> {
+  const bytes = new Uint8Array(await readFile(onnxPath));
+  const model = parseOnnxModel(bytes);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const initializers: Uint8Array[] = [];
+  const moved = new Set<number>();
+  for (const node of model.nodes) {
+    const value = node.opType === 'Constant' ? node.attributes.get('value')?.tensor : undefined;
+    if (!value) continue;
+    let raw: Uint8Array | undefined;
+    const kept = new ProtoWriter();
+    for (const f of readFields(bytes, value.start, value.end)) {
+      if (f.field === 9) raw = bytes.subarray(f.start, f.end);
+      else if (f.field !== 8) kept.raw(bytes.subarray(f.tagStart, f.end));
+    }
+    if (!raw || raw.length < minBytes) continue;
+    initializers.push(
+      kept
+        .string(8, node.outputs[0]!)
+        .message(13, (e) => e.string(1, 'location').string(2, dataFile))
+        .message(13, (e) => e.string(1, 'offset').string(2, String(offset)))
+        .message(13, (e) => e.string(1, 'length').string(2, String(raw!.length)))
+        .int(14, 1)
+        .finish(),
+    );
+    chunks.push(raw);
+    offset += raw.length;
+    moved.add(node.index);
+  }
+  const withoutConstants = parseOnnxModel(replaceNodes(model, (node) => (moved.has(node.index) ? [] : undefined)));
+  await writeFile(onnxPath, appendToGraph(withoutConstants, { initializers }));
+  await writeFile(join(onnxPath, '..', dataFile), Buffer.concat(chunks));
+  return offset;
 }
