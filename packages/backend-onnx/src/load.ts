@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { ModelConfigError, ModelFilesError, type VisionLanguageModelV1 } from '@icot/core';
-import { QWEN2_VL_MODEL_TYPES } from '@icot/families';
 import { HubRepository, isHubId, type HubOptions } from './hub.js';
 import { onnxFileName, openModelFolder, type OnnxDtypeSetting } from './model-folder.js';
-import { OnnxQwen2VlModel, QWEN2_VL_GRAPHS, type OnnxModelSettings } from './qwen2-vl-model.js';
+import { EMBEDDINGS_MODEL_GRAPHS, OnnxEmbeddingsModel, type OnnxModelSettings } from './embeddings-model.js';
+import { EMBEDDINGS_FAMILIES } from './families.js';
 
 /** Options of {@link loadOnnxModel}. */
 export interface LoadOnnxModelOptions extends OnnxModelSettings {
@@ -21,7 +21,11 @@ interface FamilyEntry {
 }
 
 const FAMILIES: readonly FamilyEntry[] = [
-  { modelTypes: QWEN2_VL_MODEL_TYPES, graphs: QWEN2_VL_GRAPHS, load: (folder, options) => OnnxQwen2VlModel.load(folder, options) },
+  ...EMBEDDINGS_FAMILIES.map((f) => ({
+    modelTypes: f.modelTypes,
+    graphs: EMBEDDINGS_MODEL_GRAPHS,
+    load: (folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions) => OnnxEmbeddingsModel.load(folder, options, f.parts),
+  })),
 ];
 
 /** Config `model_type`s this backend runs. */

@@ -5,16 +5,16 @@ import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { readImageFile } from '@icot/image';
 import { fixturePath, loadOracle } from '@icot/testing';
 import { loadOnnxModel } from '../src/index.js';
-import type { Qwen2VlEncodedImage } from '../src/qwen2-vl-model.js';
+import type { FeatureImage } from '../src/index.js';
 
 const oracle = loadOracle('tiny-qwen2-vl');
 
 describe('ONNX backend reproduces the reference ICoT run (tiny Qwen2-VL fixture)', () => {
   let model: VisionLanguageModelV1;
-  let image: Qwen2VlEncodedImage;
+  let image: FeatureImage;
   beforeAll(async () => {
     model = await loadOnnxModel(fixturePath('tiny-qwen2-vl'));
-    image = (await model.encodeImage(await readImageFile(fixturePath('tiny-qwen2-vl', 'image.png')))) as Qwen2VlEncodedImage;
+    image = (await model.encodeImage(await readImageFile(fixturePath('tiny-qwen2-vl', 'image.png')))) as FeatureImage;
   });
   afterAll(() => model?.dispose());
 

@@ -11,3 +11,12 @@ export function gridPatchBox(index: number, grid: PatchGrid, size: { readonly wi
   const cellHeight = size.height / grid.rows;
   return { x: col * cellWidth, y: row * cellHeight, width: cellWidth, height: cellHeight };
 }
+
+/**
+ * Pixel rectangle of patch `index` when the patch grid covers `region` of the original image
+ * (e.g. the center crop a CLIP-style processor keeps).
+ */
+export function regionPatchBox(index: number, grid: PatchGrid, region: Box): Box {
+  const cell = gridPatchBox(index, grid, { width: region.width, height: region.height });
+  return { x: region.x + cell.x, y: region.y + cell.y, width: cell.width, height: cell.height };
+}

@@ -3,7 +3,7 @@
  * expansion, position ids (M-RoPE), the block an ICoT insertion feeds, and image preprocessing.
  * @module
  */
-export { gridPatchBox } from './grid.js';
+export { gridPatchBox, regionPatchBox } from './grid.js';
 export { createQwen2VlFamily, type Qwen2VlFamilySettings } from './qwen2-vl/family.js';
 export { readQwen2VlConfig, QWEN2_VL_MODEL_TYPES, type Qwen2VlModelConfig } from './qwen2-vl/config.js';
 export {
@@ -13,3 +13,7 @@ export {
   type Qwen2VlPixels,
   type Qwen2VlPreprocessorConfig,
 } from './qwen2-vl/preprocess.js';
+export { createSequentialFamily, type SequentialFamilySettings } from './common/sequential-family.js';
+export { preprocessClipImage, readClipPreprocessorConfig, type ClipPixels, type ClipPreprocessorConfig } from './common/clip-preprocess.js';
+export { createLlavaFamily } from './llava/family.js';
+export { readLlavaConfig, LLAVA_MODEL_TYPES, type LlavaModelConfig } from './llava/config.js';

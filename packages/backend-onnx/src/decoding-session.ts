@@ -1,0 +1,118 @@
+import {
+  AttentionUnavailableError,
+  IcotError,
+  OptionError,
+  segmentLength,
+  throwIfAborted,
+  type DecodingSessionV1,
+  type InputSegment,
+  type StepInput,
+  type StepOutput,
+} from '@icot/core';
+import type { DecoderGraph } from './decoder-graph.js';
+import { emptyTensor, int64Tensor, OnesMask, readFloat, type ort } from './ort-io.js';
+
+/** Which decoder layers the attention row averages: all (the paper's), a list, or the last N. */
+export type AttentionLayerSetting = 'all' | readonly number[] | { readonly last: number };
+
+/** Resolve an {@link AttentionLayerSetting} to layer indices; throws {@link OptionError} for bad ones. */
+export function resolveAttentionLayers(setting: AttentionLayerSetting | undefined, count: number): number[] {
+  const all = Array.from({ length: count }, (_, i) => i);
+  if (setting === undefined || setting === 'all') return all;
+  if ('last' in setting) {
+    if (!Number.isInteger(setting.last) || setting.last < 1 || setting.last > count)
+      throw new OptionError(`attentionLayers.last must be in 1..${count}, got ${setting.last}.`);
+    return all.slice(count - setting.last);
+  }
+  const list = [...setting];
+  if (!list.length) throw new OptionError('attentionLayers is an empty list.', { hint: "Use 'all' or at least one layer index." });
+  for (const l of list)
+    if (!Number.isInteger(l) || l < 0 || l >= count) throw new OptionError(`Attention layer ${l} does not exist; the decoder has layers 0..${count - 1}.`);
+  return list;
+}
+
+/** Turns a step's segments into the decoder's main input tensor (embeddings or token ids). */
+export type SegmentEncoder = (segments: readonly InputSegment[], length: number) => Promise<ort.Tensor>;
+
+/**
+ * One KV cache driven through a decoder graph. The cache tensors returned by a step are fed to
+ * the next as they are (no copies); the attention mask is a view of a growing buffer of ones.
+ */
+export class OnnxDecodingSession implements DecodingSessionV1 {
+  private past: Record<string, ort.Tensor> = {};
+  private cacheLength = 0;
+  private disposed = false;
+  private readonly mask = new OnesMask();
+  private readonly pastNames: string[] = [];
+  private readonly presentNames: string[] = [];
+
+  constructor(
+    private readonly decoder: DecoderGraph,
+    private readonly encodeSegments: SegmentEncoder,
+    private readonly attentionLayers: readonly number[],
+    private readonly modelId: string,
+  ) {
+    for (let i = 0; i < decoder.layers; i++)
+      for (const kind of ['key', 'value']) {
+        const name = `past_key_values.${i}.${kind}`;
+        this.pastNames.push(name);
+        this.presentNames.push(`present.${i}.${kind}`);
+        this.past[name] = emptyTensor(decoder.pastType, [1, decoder.kvHeads, 0, decoder.headDim]);
+      }
+  }
+
+  get length(): number {
+    return this.cacheLength;
+  }
+
+  async step(input: StepInput): Promise<StepOutput> {
+    if (this.disposed) throw new IcotError('internal', 'This decoding session was disposed.');
+    throwIfAborted(input.signal);
+    const { segments, positions } = input;
+    const length = segmentLength(segments);
+    if (positions.length !== length) throw new IcotError('internal', `Step has ${length} inputs but ${positions.length} positions.`);
+    if (input.attention && !this.decoder.tapOutputs)
+      throw new AttentionUnavailableError(`Model ${this.modelId} cannot provide attention: ${this.decoder.unavailableReason}`);
+    const total = this.cacheLength + length;
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.past,
+      [this.decoder.mainInput]: await this.encodeSegments(segments, length),
+      attention_mask: this.mask.view(total),
+    };
+    if (this.decoder.positionRank === 3) feeds['position_ids'] = int64Tensor(positions.data, [positions.axes, 1, length]);
+    else if (this.decoder.positionRank === 2) feeds['position_ids'] = int64Tensor(positions.data.subarray(0, length), [1, length]);
+    const out = await this.decoder.session.run(feeds);
+    throwIfAborted(input.signal);
+    const next: Record<string, ort.Tensor> = {};
+    this.pastNames.forEach((name, i) => (next[name] = out[this.presentNames[i]!]!));
+    this.past = next;
+    this.cacheLength = total;
+    const logitsTensor = out['logits']!;
+    const vocab = logitsTensor.dims[2]!;
+    const all = logitsTensor.type === 'float32' ? (logitsTensor.data as Float32Array) : readFloat(logitsTensor);
+    const logits = all.subarray((length - 1) * vocab, length * vocab);
+    if (!input.attention) return { logits };
+    return { logits, attention: this.readAttention(out, total) };
+  }
+
+  private readAttention(out: ort.InferenceSession.OnnxValueMapType, total: number): Float32Array {
+    const row = new Float32Array(total);
+    for (const layer of this.attentionLayers) {
+      const values = out[this.decoder.tapOutputs![layer]!]!.data as Float32Array;
+      if (values.length !== total)
+        throw new AttentionUnavailableError(
+          `The attention tap of layer ${layer} gave ${values.length} values for ${total} cached positions: this decoder's attention does not have the [batch, heads, query, key] layout the tap expects.`,
+          { hint: 'This decoder graph shape is not supported for attention; use a selector that needs no attention.' },
+        );
+      for (let j = 0; j < total; j++) row[j]! += values[j]!;
+    }
+    const scale = 1 / this.attentionLayers.length;
+    for (let j = 0; j < total; j++) row[j]! *= scale;
+    return row;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.past = {};
+  }
+}

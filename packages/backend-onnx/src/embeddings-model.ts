@@ -1,0 +1,187 @@
+import { join } from 'node:path';
+import {
+  IcotError,
+  throwIfAborted,
+  type Box,
+  type DecodingSessionV1,
+  type EncodedImage,
+  type InputSegment,
+  type ModelCapabilities,
+  type ModelFamilyV1,
+  type PatchGrid,
+  type PreparedPrompt,
+  type PromptInput,
+  type RgbImage,
+  type VisionLanguageModelV1,
+} from '@icot/core';
+import { regionPatchBox } from '@icot/families';
+import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
+import { loadDecoderGraph, type DecoderGraph } from './decoder-graph.js';
+import { OnnxDecodingSession, resolveAttentionLayers, type AttentionLayerSetting } from './decoding-session.js';
+import type { ModelFolder } from './model-folder.js';
+import { createOrtSession, floatTensor, int64Tensor, readFloat, type OrtSettings, type ort } from './ort-io.js';
+
+/** Settings of an ONNX Runtime model. */
+export interface OnnxModelSettings extends OrtSettings {
+  /** Decoder layers whose attention is averaged (default all). */
+  readonly attentionLayers?: AttentionLayerSetting;
+}
+
+/** The graphs of a vision-language export whose decoder takes embeddings (onnx-community layout). */
+export const EMBEDDINGS_MODEL_GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
+
+/** An image after a vision encoder: one feature row per patch, in raster order of `grid`. */
+export class FeatureImage implements EncodedImage {
+  readonly patchCount: number;
+  constructor(
+    /** `[patchCount, hidden]` row-major. */
+    readonly features: Float32Array,
+    readonly hidden: number,
+    readonly grid: PatchGrid,
+    readonly size: { readonly width: number; readonly height: number },
+    /** Part of the original image the grid covers (all of it unless the processor crops). */
+    readonly region: Box = { x: 0, y: 0, width: size.width, height: size.height },
+  ) {
+    this.patchCount = grid.rows * grid.cols;
+  }
+
+  patchBox(index: number): Box {
+    return regionPatchBox(index, this.grid, this.region);
+  }
+}
+
+/** What a family's vision encoder gives for one image. */
+export interface VisionOutput {
+  readonly features: Float32Array;
+  readonly grid: PatchGrid;
+  readonly region?: Box;
+}
+
+/** The family-specific parts of an embeddings model: config facts and how images reach features. */
+export interface EmbeddingsFamilyParts {
+  readonly family: ModelFamilyV1;
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+  /** Run the family's preprocessing and vision encoder on an image. */
+  encodeImage(vision: ort.InferenceSession, image: RgbImage): Promise<VisionOutput>;
+}
+
+/**
+ * A vision-language model whose decoder takes embeddings (Qwen2-VL, LLaVA-style): vision encoder,
+ * token-embedding graph and decoder with KV cache in the onnx-community layout; the family parts
+ * say how prompts, positions and images work.
+ */
+export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider = 'onnx';
+  readonly family: ModelFamilyV1;
+  readonly capabilities: ModelCapabilities;
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  /** Decoder layers averaged into the attention row. */
+  readonly attentionLayers: readonly number[];
+
+  private constructor(
+    readonly modelId: string,
+    readonly tokenizer: HfTokenizer,
+    private readonly parts: EmbeddingsFamilyParts,
+    private readonly vision: ort.InferenceSession,
+    private readonly embed: ort.InferenceSession,
+    /** The decoder graph (with attention taps when supported). */
+    readonly decoder: DecoderGraph,
+    attentionLayers: AttentionLayerSetting | undefined,
+  ) {
+    this.family = parts.family;
+    this.capabilities = decoder.tapOutputs ? { attention: true } : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' };
+    this.vocabSize = parts.vocabSize;
+    this.eosTokenIds = parts.eosTokenIds;
+    this.attentionLayers = resolveAttentionLayers(attentionLayers, decoder.layers);
+    const expected = this.family.positionAxes === 3 ? 3 : 2;
+    if (decoder.positionRank !== expected)
+      throw new IcotError('model-config', `The decoder's position_ids has rank ${decoder.positionRank}, but the ${this.family.name} family needs rank ${expected}.`, {
+        hint: 'The decoder graph does not belong to this config.json.',
+      });
+  }
+
+  /** Load from an opened model folder with the family parts built from its config and tokenizer. */
+  static async load(
+    folder: ModelFolder,
+    settings: OnnxModelSettings,
+    familyParts: (folder: ModelFolder, tokenizer: HfTokenizer) => EmbeddingsFamilyParts,
+  ): Promise<OnnxEmbeddingsModel> {
+    const onnxDir = join(folder.path, 'onnx');
+    const label = (g: string): string => `onnx/${folder.graphs[g]!.split(/[\\/]/).pop()}`;
+    const tokenizer = await loadTokenizer(folder.path);
+    const parts = familyParts(folder, tokenizer);
+    const [vision, embed, decoder] = await Promise.all([
+      createOrtSession(folder.graphs['vision_encoder']!, label('vision_encoder'), onnxDir, settings),
+      createOrtSession(folder.graphs['embed_tokens']!, label('embed_tokens'), onnxDir, settings),
+      loadDecoderGraph(folder.graphs['decoder_model_merged']!, label('decoder_model_merged'), onnxDir, parts, settings),
+    ]);
+    return new OnnxEmbeddingsModel(folder.path, tokenizer, parts, vision, embed, decoder, settings.attentionLayers);
+  }
+
+  async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<FeatureImage> {
+    throwIfAborted(options.signal);
+    const out = await this.parts.encodeImage(this.vision, image);
+    const hidden = this.parts.hiddenSize;
+    const patches = out.grid.rows * out.grid.cols;
+    if (out.features.length !== patches * hidden)
+      throw new IcotError('model-config', `The vision encoder returned ${out.features.length} values, expected ${patches} patches x ${hidden}.`, {
+        hint: 'The vision encoder does not match config.json (hidden size or patch grid).',
+      });
+    return new FeatureImage(out.features, hidden, out.grid, { width: image.width, height: image.height }, out.region);
+  }
+
+  async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {
+    const text = 'text' in input ? input.text : this.tokenizer.applyChatTemplate(input.messages);
+    const expanded = this.family.expandPrompt(this.tokenizer.encode(text), input.images);
+    const { positions, nextPosition } = this.family.promptPositions(expanded.segments);
+    return { ...expanded, positions, nextPosition, length: positions.length };
+  }
+
+  /** Token embeddings of `ids`, `[ids.length, hidden]` row-major. */
+  async embedTokens(ids: readonly number[]): Promise<Float32Array> {
+    const out = await this.embed.run({ input_ids: int64Tensor(ids, [1, ids.length]) });
+    return readFloat(out[this.embed.outputNames[0]!]!);
+  }
+
+  /** The decoder input of a step: token embeddings and image feature rows in segment order. */
+  private readonly encodeSegments = async (segments: readonly InputSegment[], length: number): Promise<ort.Tensor> => {
+    const hidden = this.parts.hiddenSize;
+    const ids: number[] = [];
+    for (const s of segments) if (s.type === 'tokens') ids.push(...s.ids);
+    const tokenEmbeds = ids.length ? await this.embedTokens(ids) : undefined;
+    const embeds = new Float32Array(length * hidden);
+    let row = 0;
+    let t = 0;
+    for (const s of segments) {
+      if (s.type === 'tokens') {
+        embeds.set(tokenEmbeds!.subarray(t * hidden, (t + s.ids.length) * hidden), row * hidden);
+        t += s.ids.length;
+        row += s.ids.length;
+        continue;
+      }
+      const image = s.image;
+      if (!(image instanceof FeatureImage) || image.hidden !== hidden)
+        throw new IcotError('internal', 'The image segment was not encoded by this model; use model.encodeImage().');
+      if (s.patches) for (const p of s.patches) embeds.set(image.features.subarray(p * hidden, (p + 1) * hidden), (row++) * hidden);
+      else {
+        embeds.set(image.features, row * hidden);
+        row += image.patchCount;
+      }
+    }
+    return floatTensor(this.decoder.mainInputType, embeds, [1, length, hidden]);
+  };
+
+  createSession(): DecodingSessionV1 {
+    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.attentionLayers, this.modelId);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.vision.release(), this.embed.release(), this.decoder.session.release()]);
+  }
+}

@@ -1,0 +1,99 @@
+import { ModelConfigError, type RgbImage } from '@icot/core';
+import { centerCrop, resizeImage, type ResampleFilter } from '@icot/image';
+
+/** Settings of CLIP-style preprocessing (resize shortest edge, center crop, rescale, normalize). */
+export interface ClipPreprocessorConfig {
+  readonly shortestEdge: number | undefined;
+  readonly crop: { readonly width: number; readonly height: number } | undefined;
+  readonly resample: ResampleFilter;
+  readonly rescaleFactor: number;
+  readonly imageMean: readonly [number, number, number];
+  readonly imageStd: readonly [number, number, number];
+  readonly doResize: boolean;
+  readonly doCenterCrop: boolean;
+  readonly doRescale: boolean;
+  readonly doNormalize: boolean;
+}
+
+const PIL_FILTERS: Record<number, ResampleFilter> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
+
+/** Read a CLIPImageProcessor-style `preprocessor_config.json` (also Chameleon's). */
+export function readClipPreprocessorConfig(json: Record<string, unknown>): ClipPreprocessorConfig {
+  const size = json['size'] as Record<string, number> | number | undefined;
+  const crop = json['crop_size'] as Record<string, number> | number | undefined;
+  const triple = (key: string, fallback: [number, number, number]): [number, number, number] => {
+    const v = json[key];
+    return Array.isArray(v) && v.length === 3 ? (v as [number, number, number]) : typeof v === 'number' ? [v, v, v] : fallback;
+  };
+  const resample = PIL_FILTERS[typeof json['resample'] === 'number' ? (json['resample'] as number) : 3];
+  if (!resample) throw new ModelConfigError(`preprocessor_config.json asks for resample=${String(json['resample'])}, which is not supported.`);
+  return {
+    shortestEdge: typeof size === 'number' ? size : size?.['shortest_edge'],
+    crop: typeof crop === 'number' ? { width: crop, height: crop } : crop ? { width: crop['width']!, height: crop['height']! } : undefined,
+    resample,
+    rescaleFactor: typeof json['rescale_factor'] === 'number' ? (json['rescale_factor'] as number) : 1 / 255,
+    imageMean: triple('image_mean', [0.48145466, 0.4578275, 0.40821073]),
+    imageStd: triple('image_std', [0.26862954, 0.26130258, 0.27577711]),
+    doResize: json['do_resize'] !== false,
+    doCenterCrop: json['do_center_crop'] !== false,
+    doRescale: json['do_rescale'] !== false,
+    doNormalize: json['do_normalize'] !== false,
+  };
+}
+
+/** Output of {@link preprocessClipImage}. */
+export interface ClipPixels {
+  /** `[1, 3, height, width]` float32, channel-first. */
+  readonly pixelValues: Float32Array;
+  readonly dims: readonly [1, 3, number, number];
+  /** The region of the original image the pixels show (after resize and crop), in original pixels. */
+  readonly region: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+}
+
+/**
+ * CLIP-style preprocessing as Hugging Face's image processors do it: resize so the shortest edge
+ * is `shortestEdge` (the long edge truncated), center crop, rescale (float64, then float32) and
+ * normalize (float32), channel-first.
+ */
+export function preprocessClipImage(image: RgbImage, config: ClipPreprocessorConfig): ClipPixels {
+  let current = image;
+  let scaleX = 1;
+  let scaleY = 1;
+  if (config.doResize && config.shortestEdge !== undefined) {
+    const short = Math.min(image.width, image.height);
+    const long = Math.max(image.width, image.height);
+    const newShort = config.shortestEdge;
+    const newLong = Math.trunc((newShort * long) / short);
+    const [w, h] = image.width <= image.height ? [newShort, newLong] : [newLong, newShort];
+    if (w !== image.width || h !== image.height) current = resizeImage(image, w, h, config.resample);
+    scaleX = image.width / w;
+    scaleY = image.height / h;
+  }
+  let left = 0;
+  let top = 0;
+  if (config.doCenterCrop && config.crop) {
+    const { width, height } = config.crop;
+    top = Math.trunc((current.height - height) / 2);
+    left = Math.trunc((current.width - width) / 2);
+    current = centerCrop(current, width, height);
+  }
+  const { width, height, data } = current;
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(config.imageMean[c]!);
+    const std = Math.fround(config.imageStd[c]!);
+    for (let v = 0; v < 256; v++) {
+      let x = config.doRescale ? Math.fround(v * config.rescaleFactor) : v;
+      if (config.doNormalize) x = Math.fround(Math.fround(x - mean) / std);
+      lut[c * 256 + v] = x;
+    }
+  }
+  const plane = width * height;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[c * plane + i] = lut[c * 256 + data[i * 3 + c]!]!;
+  return {
+    pixelValues: out,
+    dims: [1, 3, height, width],
+    region: { x: left * scaleX, y: top * scaleY, width: width * scaleX, height: height * scaleY },
+  };
+}

@@ -1,0 +1,41 @@
+import { ModelConfigError } from '@icot/core';
+
+/** LLaVA-style facts ICoT needs, from `config.json`. */
+export interface LlavaModelConfig {
+  readonly modelType: string;
+  readonly imageTokenId: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numAttentionHeads: number;
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+}
+
+/** Model types handled by the LLaVA family. */
+export const LLAVA_MODEL_TYPES = ['llava'] as const;
+
+/** Read a LLaVA config (`image_token_index` + `text_config`). */
+export function readLlavaConfig(config: Record<string, unknown>, generationConfig: Record<string, unknown> = {}): LlavaModelConfig {
+  const text = (config['text_config'] as Record<string, unknown> | undefined) ?? {};
+  const pick = (key: string): unknown => text[key] ?? config[key];
+  const need = (key: string, value: unknown = pick(key)): number => {
+    if (typeof value !== 'number') throw new ModelConfigError(`config.json has no numeric '${key}'.`, { hint: 'Use the config.json that belongs to this LLaVA export.' });
+    return value;
+  };
+  const hiddenSize = need('hidden_size');
+  const heads = need('num_attention_heads');
+  const eos = generationConfig['eos_token_id'] ?? pick('eos_token_id');
+  return {
+    modelType: String(config['model_type']),
+    imageTokenId: need('image_token_index', config['image_token_index'] ?? config['image_token_id']),
+    hiddenSize,
+    numLayers: need('num_hidden_layers'),
+    numAttentionHeads: heads,
+    numKeyValueHeads: typeof pick('num_key_value_heads') === 'number' ? (pick('num_key_value_heads') as number) : heads,
+    headDim: typeof pick('head_dim') === 'number' ? (pick('head_dim') as number) : hiddenSize / heads,
+    vocabSize: need('vocab_size'),
+    eosTokenIds: (Array.isArray(eos) ? eos : [eos]).filter((v): v is number => typeof v === 'number'),
+  };
+}

@@ -1,0 +1,162 @@
+import { createRandom } from '@icot/core';
+import { FLOAT, GraphBuilder, INT32, INT64 } from './graph-builder.js';
+
+/** How a generated decoder computes attention. */
+export type AttentionKind = 'softmax' | 'group-query-attention' | 'multi-head-attention';
+
+/** Shape of a generated decoder. */
+export interface DecoderSpec {
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly intermediate: number;
+  readonly vocab: number;
+  readonly ropeTheta: number;
+  /** M-RoPE sections (position_ids [3,B,S]); absent for 1-D RoPE (position_ids [B,S]). */
+  readonly mropeSection?: readonly [number, number, number];
+  readonly attention: AttentionKind;
+  readonly seed: number;
+  /** Standard deviation of the random weights (default 0.1). */
+  readonly init?: number;
+  readonly rmsEps?: number;
+  /** Also output the rotated queries of these layers as `debug.query.{i}` ([B,S,heads*headDim]). */
+  readonly exposeQueries?: readonly number[];
+}
+
+/**
+ * A decoder graph in the onnx-community contract (`inputs_embeds`, `attention_mask`,
+ * `position_ids`, `past_key_values.{i}.key/value` -> `logits`, `present.{i}.key/value`): RMSNorm,
+ * RoPE / M-RoPE, grouped-query attention with a KV cache, SwiGLU MLP, random weights. Its attention
+ * is built as plain MatMul -> Softmax -> MatMul, or as one com.microsoft GroupQueryAttention or
+ * MultiHeadAttention node per layer.
+ */
+export function buildDecoder(spec: DecoderSpec): Uint8Array {
+  const { hidden, layers, heads, kvHeads, intermediate, vocab } = spec;
+  const headDim = hidden / heads;
+  const half = headDim / 2;
+  const rep = heads / kvHeads;
+  if (!Number.isInteger(headDim) || headDim % 2 || !Number.isInteger(rep)) throw new Error('buildDecoder: hidden/heads must be even and heads a multiple of kvHeads');
+  if (spec.attention === 'multi-head-attention' && kvHeads !== heads) throw new Error('buildDecoder: MultiHeadAttention needs kvHeads === heads');
+  const random = createRandom(spec.seed);
+  const std = spec.init ?? 0.1;
+  const eps = spec.rmsEps ?? 1e-6;
+  const g = new GraphBuilder();
+  const embeds = g.input('inputs_embeds', FLOAT, ['batch_size', 'sequence_length', hidden]);
+  const mask = g.input('attention_mask', INT64, ['batch_size', 'total_sequence_length']);
+  const positions = g.input('position_ids', INT64, spec.mropeSection ? [3, 'batch_size', 'sequence_length'] : ['batch_size', 'sequence_length']);
+  for (let l = 0; l < layers; l++)
+    for (const kind of ['key', 'value']) g.input(`past_key_values.${l}.${kind}`, FLOAT, ['batch_size', kvHeads, 'past_sequence_length', headDim]);
+
+  // RoPE angles [B,1,S,headDim]
+  const invFreq = Array.from({ length: half }, (_, j) => 1 / spec.ropeTheta ** ((2 * j) / headDim));
+  const posF = g.op('Cast', [positions], [{ name: 'to', int: FLOAT }]);
+  let angles: string;
+  if (spec.mropeSection) {
+    const axisOf: number[] = [];
+    spec.mropeSection.forEach((n, axis) => axisOf.push(...Array.from({ length: n }, () => axis)));
+    if (axisOf.length !== half) throw new Error('buildDecoder: mrope sections must add up to headDim / 2');
+    const perDim = g.op('Gather', [posF, g.int64(axisOf)], [{ name: 'axis', int: 0 }]); // [half,B,S]
+    angles = g.op('Mul', [g.op('Transpose', [perDim], [{ name: 'perm', ints: [1, 2, 0] }]), g.float(invFreq, [half])]);
+  } else {
+    angles = g.op('Mul', [g.op('Unsqueeze', [posF, g.int64([-1])]), g.float(invFreq, [half])]);
+  }
+  const full = g.op('Concat', [angles, angles], [{ name: 'axis', int: -1 }]);
+  const cos = g.op('Unsqueeze', [g.op('Cos', [full]), g.int64([1])]);
+  const sin = g.op('Unsqueeze', [g.op('Sin', [full]), g.int64([1])]);
+  const rotate = (x: string): string => {
+    const [x1, x2] = g.op('Split', [x, g.int64([half, half])], [{ name: 'axis', int: -1 }], { outputs: 2 });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('Concat', [g.op('Neg', [x2!]), x1!], [{ name: 'axis', int: -1 }]), sin])]);
+  };
+  const rmsNorm = (x: string, name: string): string => {
+    const w = g.weight(name, Array.from({ length: hidden }, () => 1 + 0.1 * (random.next() * 2 - 1)), [hidden]);
+    const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }]);
+    return g.op('Mul', [g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.float([eps])])])]), w]);
+  };
+  const linear = (x: string, name: string, inDim: number, outDim: number): string => g.op('MatMul', [x, g.randomWeight(name, [inDim, outDim], random, std)]);
+  // [B,S,n*D] -> [B,n,S,D]
+  const splitHeads = (x: string, n: number): string => g.op('Transpose', [g.op('Reshape', [x, g.int64([0, 0, n, headDim])])], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
+  const mergeHeads = (x: string): string => g.op('Reshape', [g.op('Transpose', [x], [{ name: 'perm', ints: [0, 2, 1, 3] }]), g.int64([0, 0, hidden])]);
+
+  // Additive mask for plain attention: causal within the new tokens, padding from attention_mask.
+  let additiveMask = '';
+  if (spec.attention === 'softmax') {
+    const total = g.op('Gather', [g.op('Shape', [mask]), g.int64([1])], [{ name: 'axis', int: 0 }]); // [1]
+    const seq = g.op('Gather', [g.op('Shape', [embeds]), g.int64([1])], [{ name: 'axis', int: 0 }]);
+    const totalScalar = g.op('Squeeze', [total, g.int64([0])]);
+    const seqScalar = g.op('Squeeze', [seq, g.int64([0])]);
+    const keys = g.op('Range', [g.int64([0], []), totalScalar, g.int64([1], [])]); // [T]
+    const queries = g.op('Range', [g.op('Sub', [totalScalar, seqScalar]), totalScalar, g.int64([1], [])]); // [S]
+    const allowed = g.op('LessOrEqual', [g.op('Unsqueeze', [keys, g.int64([0])]), g.op('Unsqueeze', [queries, g.int64([1])])]); // [S,T]
+    const padding = g.op('Unsqueeze', [g.op('Cast', [mask], [{ name: 'to', int: 9 }]), g.int64([1, 2])]); // [B,1,1,T] bool
+    const both = g.op('And', [allowed, padding]);
+    additiveMask = g.op('Where', [both, g.float([0]), g.float([-1e9])]);
+  }
+  // GroupQueryAttention extras
+  let seqlensK = '';
+  let totalLength = '';
+  if (spec.attention === 'group-query-attention') {
+    seqlensK = g.op('Cast', [g.op('Sub', [g.op('ReduceSum', [mask, g.int64([1])], [{ name: 'keepdims', int: 0 }]), g.int64([1], [])])], [{ name: 'to', int: INT32 }]);
+    totalLength = g.op('Cast', [g.op('Squeeze', [g.op('Gather', [g.op('Shape', [mask]), g.int64([1])], [{ name: 'axis', int: 0 }]), g.int64([0])])], [{ name: 'to', int: INT32 }]);
+  }
+
+  let x = embeds;
+  for (let l = 0; l < layers; l++) {
+    const h = rmsNorm(x, `layers.${l}.input_norm`);
+    const q = rotate(splitHeads(linear(h, `layers.${l}.q_proj`, hidden, heads * headDim), heads)); // [B,H,S,D]
+    const k = rotate(splitHeads(linear(h, `layers.${l}.k_proj`, hidden, kvHeads * headDim), kvHeads)); // [B,KV,S,D]
+    const v = linear(h, `layers.${l}.v_proj`, hidden, kvHeads * headDim); // [B,S,KV*D]
+    const pastKey = `past_key_values.${l}.key`;
+    const pastValue = `past_key_values.${l}.value`;
+    const presentKey = `present.${l}.key`;
+    const presentValue = `present.${l}.value`;
+    if (spec.exposeQueries?.includes(l)) g.output(mergeHeads(q), `debug.query.${l}`, FLOAT, ['batch_size', 'sequence_length', hidden]);
+    let attended: string; // [B,S,H*D]
+    if (spec.attention === 'softmax') {
+      g.op('Concat', [pastKey, k], [{ name: 'axis', int: 2 }], { outputs: [presentKey] });
+      g.op('Concat', [pastValue, splitHeads(v, kvHeads)], [{ name: 'axis', int: 2 }], { outputs: [presentValue] });
+      const expand = (t: string): string =>
+        rep === 1 ? t : g.op('Reshape', [g.op('Tile', [g.op('Unsqueeze', [t, g.int64([2])]), g.int64([1, 1, rep, 1, 1])]), g.int64([0, heads, -1, headDim])]);
+      const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [expand(presentKey)], [{ name: 'perm', ints: [0, 1, 3, 2] }])]), g.float([1 / Math.sqrt(headDim)])]), additiveMask]);
+      const probs = g.op('Softmax', [scores], [{ name: 'axis', int: -1 }]);
+      attended = mergeHeads(g.op('MatMul', [probs, expand(presentValue)]));
+    } else if (spec.attention === 'group-query-attention') {
+      const [out] = g.op(
+        'GroupQueryAttention',
+        [mergeHeads(q), g.op('Reshape', [g.op('Transpose', [k], [{ name: 'perm', ints: [0, 2, 1, 3] }]), g.int64([0, 0, kvHeads * headDim])]), v, pastKey, pastValue, seqlensK, totalLength],
+        [
+          { name: 'num_heads', int: heads },
+          { name: 'kv_num_heads', int: kvHeads },
+          { name: 'scale', float: 1 / Math.sqrt(headDim) },
+        ],
+        { domain: 'com.microsoft', outputs: [`gqa_out.${l}`, presentKey, presentValue] },
+      );
+      attended = out!;
+    } else {
+      const [out] = g.op(
+        'MultiHeadAttention',
+        [mergeHeads(q), g.op('Reshape', [g.op('Transpose', [k], [{ name: 'perm', ints: [0, 2, 1, 3] }]), g.int64([0, 0, hidden])]), v, '', '', '', pastKey, pastValue],
+        [
+          { name: 'num_heads', int: heads },
+          { name: 'unidirectional', int: 1 },
+          { name: 'scale', float: 1 / Math.sqrt(headDim) },
+        ],
+        { domain: 'com.microsoft', outputs: [`mha_out.${l}`, presentKey, presentValue] },
+      );
+      attended = out!;
+    }
+    x = g.op('Add', [x, linear(attended, `layers.${l}.o_proj`, hidden, hidden)]);
+    const h2 = rmsNorm(x, `layers.${l}.post_norm`);
+    const gate = linear(h2, `layers.${l}.gate_proj`, hidden, intermediate);
+    const up = linear(h2, `layers.${l}.up_proj`, hidden, intermediate);
+    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
+    x = g.op('Add', [x, linear(act, `layers.${l}.down_proj`, intermediate, hidden)]);
+  }
+  const logits = linear(rmsNorm(x, 'norm'), 'lm_head', hidden, vocab);
+  g.output(logits, 'logits', FLOAT, ['batch_size', 'sequence_length', vocab]);
+  for (let l = 0; l < layers; l++)
+    for (const kind of ['key', 'value']) g.output(`present.${l}.${kind}`, `present.${l}.${kind}`, FLOAT, ['batch_size', kvHeads, 'total_sequence_length', headDim]);
+  const opsets = new Map([['', 17]]);
+  if (spec.attention !== 'softmax') opsets.set('com.microsoft', 1);
+  return g.build(opsets);
+}
