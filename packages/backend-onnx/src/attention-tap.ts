@@ -1,11 +1,25 @@
-import { appendToGraph, encodeNode, encodeValueInfo, int64Tensor, OnnxDataType, type NodeSpec, type OnnxModelInfo, type OnnxNode } from '@icot/onnx-proto';
+import {
+  encodeNode,
+  encodeValueInfo,
+  extendNode,
+  int64Tensor,
+  nodeField,
+  OnnxDataType,
+  parseOnnxModel,
+  appendToGraph,
+  rewriteNodes,
+  type NodeSpec,
+  type OnnxModelInfo,
+  type OnnxNode,
+} from '@icot/onnx-proto';
 
-/** Decoder attention shapes the tap understands. */
-export type AttentionGraphShape = 'softmax';
+/** Decoder attention shapes the tap reads. */
+export type AttentionGraphShape = 'softmax' | 'group-query-attention' | 'multi-head-attention';
 
 /** Human-readable list of supported attention graph shapes (for error messages). */
 export const SUPPORTED_ATTENTION_SHAPES =
-  'plain attention (MatMul -> Softmax -> MatMul, one Softmax over the last axis of [batch, heads, query, key] per layer)';
+  'plain attention (MatMul -> Softmax -> MatMul, one Softmax over the last axis of [batch, heads, query, key] per layer), ' +
+  'com.microsoft GroupQueryAttention (read through qk_output=2, CPU provider) and com.microsoft MultiHeadAttention (read through its qk output)';
 
 /** Where attention probabilities appear in a decoder graph. */
 export type AttentionSites =
@@ -34,11 +48,27 @@ function consumersOf(model: OnnxModelInfo): Map<string, OnnxNode[]> {
 /** Passes a tensor through unchanged in value layout (casts, identity, dropout). */
 const PASS_THROUGH = new Set(['Cast', 'Identity', 'Dropout']);
 
+const FUSED: Record<string, AttentionGraphShape> = {
+  GroupQueryAttention: 'group-query-attention',
+  MultiHeadAttention: 'multi-head-attention',
+};
+
 /**
- * Find the attention probabilities of each decoder layer. Returns the sites in graph order (layer
- * order), or why none were found.
+ * Find the attention of each decoder layer: fused com.microsoft GroupQueryAttention or
+ * MultiHeadAttention nodes, or Softmax nodes over the key axis that feed a MatMul. Returns the
+ * sites in graph order (layer order), or why none were found.
  */
 export function findAttentionSites(model: OnnxModelInfo, expectedLayers?: number): AttentionSites {
+  const mismatch = (found: number, what: string): AttentionSites => ({
+    supported: false,
+    reason: `found ${found} ${what} but the decoder has ${expectedLayers} layers, so they cannot be matched to layers. Supported shapes: ${SUPPORTED_ATTENTION_SHAPES}.`,
+  });
+  for (const [opType, shape] of Object.entries(FUSED)) {
+    const nodes = model.nodes.filter((n) => n.opType === opType && n.domain === 'com.microsoft');
+    if (!nodes.length) continue;
+    if (expectedLayers !== undefined && nodes.length !== expectedLayers) return mismatch(nodes.length, `${opType} nodes`);
+    return { supported: true, shape, nodes };
+  }
   const consumers = consumersOf(model);
   const feedsMatMul = (tensor: string, depth = 0): boolean =>
     (consumers.get(tensor) ?? []).some(
@@ -50,24 +80,17 @@ export function findAttentionSites(model: OnnxModelInfo, expectedLayers?: number
     const axis = n.attributes.get('axis')?.int ?? (opset >= 13 ? -1 : 1);
     return (axis === -1 || axis === 3) && feedsMatMul(n.outputs[0]!);
   });
-  const hasSubgraphs = model.nodes.some((n) => [...n.attributes.values()].some((a) => a.graph));
-  const fused = model.nodes.filter((n) => n.domain === 'com.microsoft' && /Attention/.test(n.opType)).map((n) => n.opType);
   if (softmaxes.length === 0) {
+    const fused = [...new Set(model.nodes.filter((n) => /Attention/.test(n.opType)).map((n) => `${n.domain || 'ai.onnx'}.${n.opType}`))];
+    const hasSubgraphs = model.nodes.some((n) => [...n.attributes.values()].some((a) => a.graph));
     const found = fused.length
-      ? `it uses fused ${[...new Set(fused)].join(', ')} nodes`
+      ? `it uses ${fused.join(', ')} nodes`
       : hasSubgraphs
         ? 'its layers sit inside If/Loop subgraphs'
         : 'it has no Softmax that feeds a MatMul';
-    return {
-      supported: false,
-      reason: `the decoder graph's attention cannot be read: ${found}. Supported shapes: ${SUPPORTED_ATTENTION_SHAPES}.`,
-    };
+    return { supported: false, reason: `the decoder graph's attention cannot be read: ${found}. Supported shapes: ${SUPPORTED_ATTENTION_SHAPES}.` };
   }
-  if (expectedLayers !== undefined && softmaxes.length !== expectedLayers)
-    return {
-      supported: false,
-      reason: `found ${softmaxes.length} attention Softmax nodes but the config has ${expectedLayers} layers, so they cannot be matched to layers. Supported shapes: ${SUPPORTED_ATTENTION_SHAPES}.`,
-    };
+  if (expectedLayers !== undefined && softmaxes.length !== expectedLayers) return mismatch(softmaxes.length, 'attention Softmax nodes');
   return { supported: true, shape: 'softmax', nodes: softmaxes };
 }
 
@@ -75,17 +98,24 @@ export function findAttentionSites(model: OnnxModelInfo, expectedLayers?: number
 export interface TappedModel {
   /** The edited ModelProto. */
   readonly bytes: Uint8Array;
-  /** Tap output names, one per layer, in layer order. */
+  /** Tap output names in the order of `layers`. */
   readonly outputs: readonly string[];
+  /** The tapped layers. */
+  readonly layers: readonly number[];
 }
 
 /**
- * Add, for every attention layer, an output holding the last query position's attention
- * probabilities averaged over heads ([batch, keys], float32), computed inside the graph: the
- * full [batch, heads, query, key] tensors never leave it. Only the ModelProto changes; external
- * weight files are referenced as before.
+ * Add, for each of `layers` (default all), an output holding the last query position's attention
+ * probabilities averaged over heads ([batch, keys], float32), computed inside the graph so the
+ * [batch, heads, query, key] tensors never leave it:
+ * - plain graphs: from the Softmax output;
+ * - GroupQueryAttention: the node gets `qk_output = 2` and a 4th output (post-softmax probabilities);
+ * - MultiHeadAttention: the node gets its 4th output (scaled scores) and the tap applies Softmax
+ *   to the last query row (its causal mask does not touch that row).
+ * Only the ModelProto changes; external weight files are referenced as before.
  */
-export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites, { supported: true }>): TappedModel {
+export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites, { supported: true }>, layers?: readonly number[]): TappedModel {
+  const chosen = layers ?? sites.nodes.map((_, i) => i);
   const opset = model.opsets.get('') ?? 13;
   const starts = `${TAP_PREFIX}starts`;
   const ends = `${TAP_PREFIX}ends`;
@@ -97,25 +127,54 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
     int64Tensor(queryAxis, [2]),
     ...(opset >= 18 ? [int64Tensor(meanAxes, [1, 2])] : []),
   ];
+  // Fused nodes must expose their attention output first.
+  const fusedOutputs = new Map<number, string>();
+  let base = model;
+  if (sites.shape !== 'softmax') {
+    for (const layer of chosen) fusedOutputs.set(sites.nodes[layer]!.index, `${TAP_PREFIX}l${layer}/qk`);
+    const edited = rewriteNodes(model, (node, raw) => {
+      const qk = fusedOutputs.get(node.index);
+      if (qk === undefined) return undefined;
+      if (node.outputs.length > 3) throw new Error(`${node.opType} node ${node.name} already has an attention output`);
+      const padding = Array.from({ length: 3 - node.outputs.length }, () => '');
+      return nodeField(
+        extendNode(raw, {
+          outputs: [...padding, qk],
+          attributes: sites.shape === 'group-query-attention' && !node.attributes.has('qk_output') ? [{ name: 'qk_output', int: 2 }] : [],
+        }),
+      );
+    });
+    base = parseOnnxModel(edited);
+  }
   const nodes: NodeSpec[] = [];
   const outputs: string[] = [];
-  sites.nodes.forEach((site, layer) => {
+  for (const layer of chosen) {
+    const site = sites.nodes[layer]!;
     const p = `${TAP_PREFIX}l${layer}/`;
-    const probs = site.outputs[0]!;
+    const source = sites.shape === 'softmax' ? site.outputs[0]! : fusedOutputs.get(site.index)!;
     const out = tapOutputName(layer);
-    nodes.push({ name: `${p}cast`, opType: 'Cast', inputs: [probs], outputs: [`${p}probs`], attributes: [{ name: 'to', int: OnnxDataType.FLOAT }] });
-    nodes.push({ name: `${p}last_query`, opType: 'Slice', inputs: [`${p}probs`, starts, ends, queryAxis], outputs: [`${p}last`] });
+    nodes.push({ name: `${p}cast`, opType: 'Cast', inputs: [source], outputs: [`${p}values`], attributes: [{ name: 'to', int: OnnxDataType.FLOAT }] });
+    nodes.push({ name: `${p}last_query`, opType: 'Slice', inputs: [`${p}values`, starts, ends, queryAxis], outputs: [`${p}last`] });
+    let probs = `${p}last`;
+    if (sites.shape === 'multi-head-attention') {
+      nodes.push({ name: `${p}softmax`, opType: 'Softmax', inputs: [probs], outputs: [`${p}probs`], attributes: [{ name: 'axis', int: -1 }] });
+      probs = `${p}probs`;
+    }
     nodes.push(
       opset >= 18
-        ? { name: `${p}head_mean`, opType: 'ReduceMean', inputs: [`${p}last`, meanAxes], outputs: [out], attributes: [{ name: 'keepdims', int: 0 }] }
-        : { name: `${p}head_mean`, opType: 'ReduceMean', inputs: [`${p}last`], outputs: [out], attributes: [{ name: 'axes', ints: [1, 2] }, { name: 'keepdims', int: 0 }] },
+        ? { name: `${p}head_mean`, opType: 'ReduceMean', inputs: [probs, meanAxes], outputs: [out], attributes: [{ name: 'keepdims', int: 0 }] }
+        : { name: `${p}head_mean`, opType: 'ReduceMean', inputs: [probs], outputs: [out], attributes: [{ name: 'axes', ints: [1, 2] }, { name: 'keepdims', int: 0 }] },
     );
     outputs.push(out);
-  });
-  const bytes = appendToGraph(model, {
+  }
+  // Fused attention outputs are intermediate tensors whose type onnxruntime cannot always infer:
+  // declare them in the model's compute type (that of its KV cache).
+  const computeType = model.inputs.find((i) => i.name.startsWith('past_key_values.'))?.elemType || OnnxDataType.FLOAT;
+  const bytes = appendToGraph(base, {
     nodes: nodes.map(encodeNode),
     initializers,
+    valueInfos: [...fusedOutputs.values()].map((name) => encodeValueInfo(name, computeType)),
     outputs: outputs.map((o) => encodeValueInfo(o, OnnxDataType.FLOAT, ['batch_size', 'total_sequence_length'])),
   });
-  return { bytes, outputs };
+  return { bytes, outputs, layers: chosen };
 }

@@ -3,13 +3,16 @@ import { join } from 'node:path';
 import { ModelConfigError, ModelFilesError } from '@icot/core';
 import { parseOnnxModel } from '@icot/onnx-proto';
 import { findAttentionSites, tapAttention, type AttentionGraphShape } from './attention-tap.js';
+import { resolveAttentionLayers, type AttentionLayerSetting } from './decoding-session.js';
 import { createOrtSession, inputSpecs, type OrtSettings, type ort } from './ort-io.js';
 
 /** A loaded decoder graph with what the sessions need to drive it. */
 export interface DecoderGraph {
   readonly session: ort.InferenceSession;
-  /** Tap output names per layer (undefined when the attention cannot be tapped). */
+  /** Tap output names, one per tapped layer (undefined when the attention is not tapped). */
   readonly tapOutputs: readonly string[] | undefined;
+  /** Decoder layers whose attention the taps report (averaged into the attention row). */
+  readonly attentionLayers: readonly number[];
   /** The attention shape the tap found. */
   readonly attentionShape: AttentionGraphShape | undefined;
   readonly unavailableReason: string | undefined;
@@ -24,6 +27,14 @@ export interface DecoderGraph {
   readonly positionRank: number;
 }
 
+/** How to load a decoder graph. */
+export interface DecoderGraphSettings extends OrtSettings {
+  /** Layers to tap (default all). */
+  readonly attentionLayers?: AttentionLayerSetting;
+  /** Add attention taps (default true); false loads the graph unchanged, e.g. for plain decoding. */
+  readonly tapAttention?: boolean;
+}
+
 /** Fallbacks for shapes the graph leaves symbolic. */
 export interface DecoderShapeHints {
   readonly numKeyValueHeads: number;
@@ -36,7 +47,7 @@ export interface DecoderShapeHints {
  * `present.{i}.key/value`), check its external data files, and add attention taps when its
  * attention shape is supported. The edited graph is built in memory; weight files are read in place.
  */
-export async function loadDecoderGraph(path: string, label: string, modelDir: string, hints: DecoderShapeHints, settings: OrtSettings): Promise<DecoderGraph> {
+export async function loadDecoderGraph(path: string, label: string, modelDir: string, hints: DecoderShapeHints, settings: DecoderGraphSettings): Promise<DecoderGraph> {
   const bytes = new Uint8Array(await readFile(path));
   let info;
   try {
@@ -65,14 +76,19 @@ export async function loadDecoderGraph(path: string, label: string, modelDir: st
       hint: 'Expected the onnx-community decoder contract: inputs_embeds or input_ids, attention_mask, position_ids, past_key_values.{i}.key/value -> logits, present.{i}.key/value.',
     });
   const layers = info.inputs.filter((i) => /^past_key_values\.\d+\.key$/.test(i.name)).length;
-  const sites = findAttentionSites(info, layers);
-  const tapped = sites.supported ? tapAttention(info, sites) : undefined;
+  const attentionLayers = resolveAttentionLayers(settings.attentionLayers, layers);
+  const sites =
+    settings.tapAttention === false
+      ? ({ supported: false, reason: 'the model was loaded without attention taps (tapAttention: false).' } as const)
+      : findAttentionSites(info, layers);
+  const tapped = sites.supported ? tapAttention(info, sites, attentionLayers) : undefined;
   const session = await createOrtSession(tapped ? tapped.bytes : path, label, modelDir, settings);
   const specs = inputSpecs(session);
   const past = specs.get('past_key_values.0.key')!;
   return {
     session,
     tapOutputs: tapped?.outputs,
+    attentionLayers,
     attentionShape: sites.supported ? sites.shape : undefined,
     unavailableReason: sites.supported ? undefined : sites.reason,
     mainInput: mainInput!,

@@ -49,7 +49,6 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
   constructor(
     private readonly decoder: DecoderGraph,
     private readonly encodeSegments: SegmentEncoder,
-    private readonly attentionLayers: readonly number[],
     private readonly modelId: string,
   ) {
     for (let i = 0; i < decoder.layers; i++)
@@ -97,8 +96,10 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
 
   private readAttention(out: ort.InferenceSession.OnnxValueMapType, total: number): Float32Array {
     const row = new Float32Array(total);
-    for (const layer of this.attentionLayers) {
-      const values = out[this.decoder.tapOutputs![layer]!]!.data as Float32Array;
+    const taps = this.decoder.tapOutputs!;
+    for (let i = 0; i < taps.length; i++) {
+      const layer = this.decoder.attentionLayers[i];
+      const values = out[taps[i]!]!.data as Float32Array;
       if (values.length !== total)
         throw new AttentionUnavailableError(
           `The attention tap of layer ${layer} gave ${values.length} values for ${total} cached positions: this decoder's attention does not have the [batch, heads, query, key] layout the tap expects.`,
@@ -106,7 +107,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
         );
       for (let j = 0; j < total; j++) row[j]! += values[j]!;
     }
-    const scale = 1 / this.attentionLayers.length;
+    const scale = 1 / taps.length;
     for (let j = 0; j < total; j++) row[j]! *= scale;
     return row;
   }

@@ -17,7 +17,7 @@ import {
 import { regionPatchBox } from '@icot/families';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
 import { loadDecoderGraph, type DecoderGraph } from './decoder-graph.js';
-import { OnnxDecodingSession, resolveAttentionLayers, type AttentionLayerSetting } from './decoding-session.js';
+import { OnnxDecodingSession, type AttentionLayerSetting } from './decoding-session.js';
 import type { ModelFolder } from './model-folder.js';
 import { createOrtSession, floatTensor, int64Tensor, readFloat, type OrtSettings, type ort } from './ort-io.js';
 
@@ -25,6 +25,11 @@ import { createOrtSession, floatTensor, int64Tensor, readFloat, type OrtSettings
 export interface OnnxModelSettings extends OrtSettings {
   /** Decoder layers whose attention is averaged (default all). */
   readonly attentionLayers?: AttentionLayerSetting;
+  /**
+   * Add attention taps to the decoder (default true). Without them the graph is loaded unchanged
+   * (plain decoding; selectors that need attention are refused).
+   */
+  readonly tapAttention?: boolean;
 }
 
 /** The graphs of a vision-language export whose decoder takes embeddings (onnx-community layout). */
@@ -81,9 +86,6 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
   readonly capabilities: ModelCapabilities;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
-  /** Decoder layers averaged into the attention row. */
-  readonly attentionLayers: readonly number[];
-
   private constructor(
     readonly modelId: string,
     readonly tokenizer: HfTokenizer,
@@ -92,13 +94,11 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     private readonly embed: ort.InferenceSession,
     /** The decoder graph (with attention taps when supported). */
     readonly decoder: DecoderGraph,
-    attentionLayers: AttentionLayerSetting | undefined,
   ) {
     this.family = parts.family;
     this.capabilities = decoder.tapOutputs ? { attention: true } : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' };
     this.vocabSize = parts.vocabSize;
     this.eosTokenIds = parts.eosTokenIds;
-    this.attentionLayers = resolveAttentionLayers(attentionLayers, decoder.layers);
     const expected = this.family.positionAxes === 3 ? 3 : 2;
     if (decoder.positionRank !== expected)
       throw new IcotError('model-config', `The decoder's position_ids has rank ${decoder.positionRank}, but the ${this.family.name} family needs rank ${expected}.`, {
@@ -121,7 +121,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
       createOrtSession(folder.graphs['embed_tokens']!, label('embed_tokens'), onnxDir, settings),
       loadDecoderGraph(folder.graphs['decoder_model_merged']!, label('decoder_model_merged'), onnxDir, parts, settings),
     ]);
-    return new OnnxEmbeddingsModel(folder.path, tokenizer, parts, vision, embed, decoder, settings.attentionLayers);
+    return new OnnxEmbeddingsModel(folder.path, tokenizer, parts, vision, embed, decoder);
   }
 
   async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<FeatureImage> {
@@ -178,7 +178,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
   };
 
   createSession(): DecodingSessionV1 {
-    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.attentionLayers, this.modelId);
+    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.modelId);
   }
 
   async dispose(): Promise<void> {

@@ -305,6 +305,8 @@ export interface GraphAdditions {
   readonly nodes?: readonly Uint8Array[];
   readonly outputs?: readonly Uint8Array[];
   readonly initializers?: readonly Uint8Array[];
+  /** Encoded ValueInfoProtos declaring types of intermediate tensors (see {@link encodeValueInfo}). */
+  readonly valueInfos?: readonly Uint8Array[];
   /** Opset imports to add to the model: domain -> version. */
   readonly opsets?: ReadonlyMap<string, number>;
 }
@@ -339,15 +341,17 @@ export function appendToGraph(model: OnnxModelInfo, additions: GraphAdditions): 
   for (const n of additions.nodes ?? []) extra.bytes(1, n);
   for (const t of additions.initializers ?? []) extra.bytes(5, t);
   for (const o of additions.outputs ?? []) extra.bytes(12, o);
+  for (const v of additions.valueInfos ?? []) extra.bytes(13, v);
   const { bytes, graphField } = model;
   return withGraph(model, [bytes.subarray(graphField.start, graphField.end), extra.finish()], additions.opsets);
 }
 
 /**
- * A copy of `model` where each node for which `replace` returns a list is replaced by those
- * nodes (in place, keeping graph order); all other bytes are copied unchanged.
+ * A copy of `model` where each node for which `rewrite` returns bytes is replaced by those bytes:
+ * zero or more encoded GraphProto `node` fields (see {@link nodeField}). `raw` is the node's
+ * NodeProto as stored. All other bytes are copied unchanged, in place.
  */
-export function replaceNodes(model: OnnxModelInfo, replace: (node: OnnxNode) => readonly NodeSpec[] | undefined): Uint8Array {
+export function rewriteNodes(model: OnnxModelInfo, rewrite: (node: OnnxNode, raw: Uint8Array) => Uint8Array | undefined): Uint8Array {
   const { bytes, graphField } = model;
   const parts: Uint8Array[] = [];
   let index = 0;
@@ -355,16 +359,46 @@ export function replaceNodes(model: OnnxModelInfo, replace: (node: OnnxNode) => 
   for (const f of readFields(bytes, graphField.start, graphField.end)) {
     if (f.field !== 1) continue;
     const node = model.nodes[index++]!;
-    const replacement = replace(node);
+    const replacement = rewrite(node, bytes.subarray(f.start, f.end));
     if (!replacement) continue;
-    parts.push(bytes.subarray(copyFrom, f.tagStart));
-    const w = new ProtoWriter();
-    for (const n of replacement) w.bytes(1, encodeNode(n));
-    parts.push(w.finish());
+    parts.push(bytes.subarray(copyFrom, f.tagStart), replacement);
     copyFrom = f.end;
   }
   parts.push(bytes.subarray(copyFrom, graphField.end));
   return withGraph(model, parts);
+}
+
+/** A GraphProto `node` field holding `nodeProto` bytes (to return from {@link rewriteNodes}). */
+export function nodeField(nodeProto: Uint8Array): Uint8Array {
+  return new ProtoWriter().bytes(1, nodeProto).finish();
+}
+
+/**
+ * NodeProto bytes of `raw` with extra outputs and attributes appended: protobuf appends repeated
+ * fields, so existing inputs, outputs and attributes keep their order and bytes.
+ */
+export function extendNode(raw: Uint8Array, extra: { readonly outputs?: readonly string[]; readonly attributes?: readonly AttributeSpec[] }): Uint8Array {
+  const w = new ProtoWriter().raw(raw);
+  for (const o of extra.outputs ?? []) w.string(2, o);
+  if (extra.attributes?.length) {
+    const encoded = encodeNode({ name: '', opType: '', inputs: [], outputs: [], attributes: extra.attributes });
+    for (const f of readFields(encoded)) if (f.field === 5) w.raw(encoded.subarray(f.tagStart, f.end));
+  }
+  return w.finish();
+}
+
+/**
+ * A copy of `model` where each node for which `replace` returns a list is replaced by those
+ * nodes (in place, keeping graph order); all other bytes are copied unchanged.
+ */
+export function replaceNodes(model: OnnxModelInfo, replace: (node: OnnxNode) => readonly NodeSpec[] | undefined): Uint8Array {
+  return rewriteNodes(model, (node) => {
+    const replacement = replace(node);
+    if (!replacement) return undefined;
+    const w = new ProtoWriter();
+    for (const n of replacement) w.bytes(1, encodeNode(n));
+    return w.finish();
+  });
 }
 
 /** A whole model to write (small models built in code, e.g. for tests). */

@@ -9,3 +9,7 @@ export { describeSelectorConformance, type SelectorConformanceCapabilities } fro
 export { describeDecoderConformance, type DecoderConformanceSetup } from './decoder-conformance.js';
 export { FIXTURES_DIR, fixturePath, loadOracle, loadReferencePixels, type FixtureName, type Oracle, type OracleEvent } from './fixtures.js';
 export { addExternalDataReference, copyModel, moveWeightsToExternalData, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';
+export { GraphBuilder, normal, FLOAT, INT32, INT64, type OpOptions } from './models/graph-builder.js';
+export { buildDecoder, type AttentionKind, type DecoderSpec } from './models/decoder.js';
+export { writeTinyLlava, writeTinyQwen2Vl, type TinyModelInfo, type TinyModelSettings } from './models/vlm-folders.js';
+export { chatMlTemplate, tokenizerFiles, type GeneratedTokenizer } from './models/tokenizer-files.js';

@@ -65,7 +65,7 @@ export function describeModelConformance(
       expect(s.model.eosTokenIds.length).toBeGreaterThan(0);
     });
 
-    it('encodes an image into a patch grid whose boxes tile the image', () => {
+    it('encodes an image into a patch grid of boxes inside the image, in raster order', () => {
       expect(image.patchCount).toBe(image.grid.rows * image.grid.cols);
       expect(image.size).toEqual({ width: s.image.width, height: s.image.height });
       let area = 0;
@@ -77,7 +77,9 @@ export function describeModelConformance(
         expect(b.y + b.height).toBeLessThanOrEqual(s.image.height + 1e-6);
         area += b.width * b.height;
       }
-      expect(area).toBeCloseTo(s.image.width * s.image.height, 3);
+      // the grid covers the image, or the part a cropping processor keeps
+      expect(area).toBeGreaterThan(0);
+      expect(area).toBeLessThanOrEqual(s.image.width * s.image.height + 1e-3);
       // raster order: patch 1 is right of patch 0 when the grid has more than one column
       if (image.grid.cols > 1) expect(image.patchBox(1).x).toBeGreaterThan(image.patchBox(0).x);
     });

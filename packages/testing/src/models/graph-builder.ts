@@ -81,7 +81,7 @@ export class GraphBuilder {
   }
 
   /** Add a node; returns its output name (or names when several outputs are asked for). */
-  op(opType: string, inputs: readonly string[], attributes: readonly AttributeSpec[] = [], options: OpOptions = {}): string;
+  op(opType: string, inputs: readonly string[], attributes?: readonly AttributeSpec[], options?: OpOptions): string;
   op(opType: string, inputs: readonly string[], attributes: readonly AttributeSpec[], options: OpOptions & { outputs: number | readonly string[] }): string[];
   op(opType: string, inputs: readonly string[], attributes: readonly AttributeSpec[] = [], options: OpOptions = {}): string | string[] {
     const count = typeof options.outputs === 'number' ? options.outputs : (options.outputs?.length ?? 1);

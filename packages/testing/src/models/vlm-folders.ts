@@ -1,0 +1,223 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createRandom } from '@icot/core';
+import { buildDecoder, type AttentionKind, type DecoderSpec } from './decoder.js';
+import { FLOAT, GraphBuilder, INT64 } from './graph-builder.js';
+import { chatMlTemplate, tokenizerFiles } from './tokenizer-files.js';
+
+/** Common settings of generated vision-language models. */
+export interface TinyModelSettings {
+  readonly hidden?: number;
+  readonly layers?: number;
+  readonly heads?: number;
+  readonly kvHeads?: number;
+  readonly intermediate?: number;
+  /** Vocabulary of the decoder (at least the tokenizer's size; default tokenizer size + 16). */
+  readonly vocab?: number;
+  readonly attention?: AttentionKind;
+  readonly seed?: number;
+  readonly ropeTheta?: number;
+  /** Weight scale (default 0.1). */
+  readonly init?: number;
+  /** Layers whose rotated queries are exposed as `debug.query.{i}` outputs (for attention checks). */
+  readonly exposeQueries?: readonly number[];
+}
+
+/** What was generated. */
+export interface TinyModelInfo {
+  readonly dir: string;
+  readonly specialIds: Readonly<Record<string, number>>;
+  readonly decoder: DecoderSpec;
+  /** A chat-formatted prompt with one image placeholder. */
+  readonly promptText: string;
+}
+
+const QWEN_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>'];
+const QUESTION = 'Which shape is in the top left corner of the image?\nLet us think step by step.\n';
+
+function decoderSpec(settings: TinyModelSettings, vocab: number, mropeSection: DecoderSpec['mropeSection']): DecoderSpec {
+  const heads = settings.heads ?? 4;
+  return {
+    hidden: settings.hidden ?? 64,
+    layers: settings.layers ?? 2,
+    heads,
+    kvHeads: settings.kvHeads ?? (settings.attention === 'multi-head-attention' ? heads : Math.max(1, heads / 2)),
+    intermediate: settings.intermediate ?? 2 * (settings.hidden ?? 64),
+    vocab,
+    ropeTheta: settings.ropeTheta ?? 10000,
+    ...(mropeSection ? { mropeSection } : {}),
+    attention: settings.attention ?? 'softmax',
+    seed: settings.seed ?? 1,
+    init: settings.init ?? 0.1,
+    ...(settings.exposeQueries ? { exposeQueries: settings.exposeQueries } : {}),
+  };
+}
+
+function embedTokensGraph(vocab: number, hidden: number, seed: number): Uint8Array {
+  const g = new GraphBuilder();
+  const ids = g.input('input_ids', INT64, ['batch_size', 'sequence_length']);
+  const table = g.randomWeight('embed_tokens.weight', [vocab, hidden], createRandom(seed), 1);
+  g.output(g.op('Gather', [table, ids]), 'inputs_embeds', FLOAT, ['batch_size', 'sequence_length', hidden]);
+  return g.build();
+}
+
+async function writeFolder(dir: string, files: Record<string, unknown>, graphs: Record<string, Uint8Array>): Promise<void> {
+  await mkdir(join(dir, 'onnx'), { recursive: true });
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 1));
+  for (const [name, bytes] of Object.entries(graphs)) await writeFile(join(dir, 'onnx', `${name}.onnx`), bytes);
+}
+
+/**
+ * Write a tiny random-weight Qwen2-VL-style model folder (onnx-community layout): M-RoPE decoder
+ * (plain, GroupQueryAttention or MultiHeadAttention attention), a vision encoder that maps each
+ * 2x2 block of 14px patches to one feature, the embedding graph, configs and a tokenizer.
+ */
+export async function writeTinyQwen2Vl(dir: string, settings: TinyModelSettings & { readonly maxPixels?: number } = {}): Promise<TinyModelInfo> {
+  const tok = tokenizerFiles(QWEN_SPECIALS, { chatTemplate: chatMlTemplate('<|vision_start|><|image_pad|><|vision_end|>'), eosToken: '<|im_end|>', padToken: '<|endoftext|>' });
+  const vocab = settings.vocab ?? tok.regularSize + QWEN_SPECIALS.length + 16;
+  const hidden = settings.hidden ?? 64;
+  const headDim = hidden / (settings.heads ?? 4);
+  const q = headDim / 2;
+  const mrope: [number, number, number] = [q - 2 * Math.floor((q * 3) / 8), Math.floor((q * 3) / 8), Math.floor((q * 3) / 8)];
+  const spec = decoderSpec(settings, vocab, mrope);
+  const seed = spec.seed;
+  const ids = tok.specialIds;
+  // vision: [N, 1176] -> [N/4, 4704] -> tanh(x W1) W2 -> [N/4, hidden]
+  const vg = new GraphBuilder();
+  const pixels = vg.input('pixel_values', FLOAT, ['num_patches', 1176]);
+  vg.input('grid_thw', INT64, ['num_images', 3]);
+  const vr = createRandom(seed + 101);
+  const merged = vg.op('Reshape', [pixels, vg.int64([-1, 4 * 1176])]);
+  const h1 = vg.op('Tanh', [vg.op('MatMul', [merged, vg.randomWeight('visual.proj', [4 * 1176, hidden], vr, 0.02)])]);
+  vg.output(vg.op('MatMul', [h1, vg.randomWeight('visual.merger', [hidden, hidden], vr, 1)]), 'image_features', FLOAT, ['num_image_tokens', hidden]);
+  await writeFolder(
+    dir,
+    {
+      'config.json': {
+        architectures: ['Qwen2VLForConditionalGeneration'],
+        model_type: 'qwen2_vl',
+        hidden_size: hidden,
+        intermediate_size: spec.intermediate,
+        num_hidden_layers: spec.layers,
+        num_attention_heads: spec.heads,
+        num_key_value_heads: spec.kvHeads,
+        rms_norm_eps: 1e-6,
+        rope_theta: spec.ropeTheta,
+        vocab_size: vocab,
+        bos_token_id: ids['<|endoftext|>'],
+        eos_token_id: ids['<|im_end|>'],
+        vision_start_token_id: ids['<|vision_start|>'],
+        vision_end_token_id: ids['<|vision_end|>'],
+        vision_token_id: ids['<|vision_pad|>'],
+        image_token_id: ids['<|image_pad|>'],
+        video_token_id: ids['<|video_pad|>'],
+        rope_scaling: { type: 'mrope', mrope_section: mrope },
+        vision_config: { hidden_size: hidden, patch_size: 14, spatial_merge_size: 2, temporal_patch_size: 2 },
+        icot_generated: { by: '@icot/testing', attention: spec.attention, seed },
+      },
+      'generation_config.json': { eos_token_id: [ids['<|im_end|>'], ids['<|endoftext|>']], do_sample: false },
+      'preprocessor_config.json': {
+        min_pixels: 56 * 56,
+        max_pixels: settings.maxPixels ?? 224 * 224,
+        patch_size: 14,
+        temporal_patch_size: 2,
+        merge_size: 2,
+        image_mean: [0.48145466, 0.4578275, 0.40821073],
+        image_std: [0.26862954, 0.26130258, 0.27577711],
+        do_resize: true,
+        do_rescale: true,
+        do_normalize: true,
+        resample: 3,
+        rescale_factor: 1 / 255,
+        image_processor_type: 'Qwen2VLImageProcessor',
+        processor_class: 'Qwen2VLProcessor',
+      },
+      'tokenizer.json': tok.tokenizerJson,
+      'tokenizer_config.json': tok.tokenizerConfig,
+    },
+    { vision_encoder: vg.build(), embed_tokens: embedTokensGraph(vocab, hidden, seed + 7), decoder_model_merged: buildDecoder(spec) },
+  );
+  return {
+    dir,
+    specialIds: ids,
+    decoder: spec,
+    promptText: `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>${QUESTION}<|im_end|>\n<|im_start|>assistant\n`,
+  };
+}
+
+/**
+ * Write a tiny random-weight LLaVA-style model folder: CLIP-style preprocessing (shortest edge +
+ * center crop), a vision encoder that turns a `grid x grid` patch grid into features (patchify
+ * convolution + projection), an `<image>` token that expands to those features, and a decoder with
+ * 1-D positions ([B,S]) and grouped-query heads.
+ */
+export async function writeTinyLlava(dir: string, settings: TinyModelSettings & { readonly imageSize?: number; readonly patchSize?: number } = {}): Promise<TinyModelInfo> {
+  const specials = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<image>'];
+  const tok = tokenizerFiles(specials, { chatTemplate: chatMlTemplate('<image>\n'), eosToken: '<|im_end|>', padToken: '<|endoftext|>' });
+  const vocab = settings.vocab ?? tok.regularSize + specials.length + 16;
+  const spec = decoderSpec({ attention: 'group-query-attention', ...settings }, vocab, undefined);
+  const hidden = spec.hidden;
+  const imageSize = settings.imageSize ?? 96;
+  const patch = settings.patchSize ?? 16;
+  const grid = imageSize / patch;
+  if (!Number.isInteger(grid)) throw new Error('writeTinyLlava: imageSize must be a multiple of patchSize');
+  const vr = createRandom(spec.seed + 202);
+  const vg = new GraphBuilder();
+  const pixels = vg.input('pixel_values', FLOAT, ['batch_size', 3, imageSize, imageSize]);
+  const conv = vg.op('Conv', [pixels, vg.randomWeight('vision.patch_embed', [hidden, 3, patch, patch], vr, 0.05)], [
+    { name: 'kernel_shape', ints: [patch, patch] },
+    { name: 'strides', ints: [patch, patch] },
+  ]); // [B, hidden, g, g]
+  const tokens = vg.op('Transpose', [vg.op('Reshape', [conv, vg.int64([0, hidden, grid * grid])])], [{ name: 'perm', ints: [0, 2, 1] }]);
+  const projected = vg.op('MatMul', [vg.op('Tanh', [tokens]), vg.randomWeight('projector', [hidden, hidden], vr, 1)]);
+  vg.output(projected, 'image_features', FLOAT, ['batch_size', grid * grid, hidden]);
+  const ids = tok.specialIds;
+  await writeFolder(
+    dir,
+    {
+      'config.json': {
+        architectures: ['LlavaForConditionalGeneration'],
+        model_type: 'llava',
+        image_token_index: ids['<image>'],
+        image_seq_length: grid * grid,
+        text_config: {
+          model_type: 'qwen2',
+          hidden_size: hidden,
+          intermediate_size: spec.intermediate,
+          num_hidden_layers: spec.layers,
+          num_attention_heads: spec.heads,
+          num_key_value_heads: spec.kvHeads,
+          rope_theta: spec.ropeTheta,
+          vocab_size: vocab,
+          eos_token_id: ids['<|im_end|>'],
+        },
+        vision_config: { model_type: 'siglip_vision_model', image_size: imageSize, patch_size: patch, hidden_size: hidden },
+        icot_generated: { by: '@icot/testing', attention: spec.attention, seed: spec.seed },
+      },
+      'generation_config.json': { eos_token_id: [ids['<|im_end|>']], do_sample: false },
+      'preprocessor_config.json': {
+        size: { shortest_edge: imageSize },
+        crop_size: { height: imageSize, width: imageSize },
+        do_resize: true,
+        do_center_crop: true,
+        do_rescale: true,
+        rescale_factor: 1 / 255,
+        do_normalize: true,
+        image_mean: [0.5, 0.5, 0.5],
+        image_std: [0.5, 0.5, 0.5],
+        resample: 3,
+        image_processor_type: 'CLIPImageProcessor',
+        processor_class: 'LlavaProcessor',
+      },
+      'tokenizer.json': tok.tokenizerJson,
+      'tokenizer_config.json': tok.tokenizerConfig,
+    },
+    { vision_encoder: vg.build(), embed_tokens: embedTokensGraph(vocab, hidden, spec.seed + 7), decoder_model_merged: buildDecoder(spec) },
+  );
+  return {
+    dir,
+    specialIds: ids,
+    decoder: spec,
+    promptText: `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\n${QUESTION}<|im_end|>\n<|im_start|>assistant\n`,
+  };
+}
