@@ -1,7 +1,8 @@
 import {
   encodeNode,
   encodeValueInfo,
-  extendNode,
+  editNode,
+  floatTensor,
   int64Tensor,
   nodeField,
   OnnxDataType,
@@ -32,6 +33,16 @@ export const TAP_PREFIX = 'icot_tap/';
 /** Name of the tap output of layer `i` ([batch, total_sequence_length], float32). */
 export function tapOutputName(layer: number): string {
   return `${TAP_PREFIX}attention.${layer}`;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }
 
 function consumersOf(model: OnnxModelInfo): Map<string, OnnxNode[]> {
@@ -127,34 +138,14 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
     int64Tensor(queryAxis, [2]),
     ...(opset >= 18 ? [int64Tensor(meanAxes, [1, 2])] : []),
   ];
-  // Fused nodes must expose their attention output first.
-  const fusedOutputs = new Map<number, string>();
-  let base = model;
-  if (sites.shape !== 'softmax') {
-    for (const layer of chosen) fusedOutputs.set(sites.nodes[layer]!.index, `${TAP_PREFIX}l${layer}/qk`);
-    const edited = rewriteNodes(model, (node, raw) => {
-      const qk = fusedOutputs.get(node.index);
-      if (qk === undefined) return undefined;
-      if (node.outputs.length > 3) throw new Error(`${node.opType} node ${node.name} already has an attention output`);
-      const padding = Array.from({ length: 3 - node.outputs.length }, () => '');
-      return nodeField(
-        extendNode(raw, {
-          outputs: [...padding, qk],
-          attributes: sites.shape === 'group-query-attention' && !node.attributes.has('qk_output') ? [{ name: 'qk_output', int: 2 }] : [],
-        }),
-      );
-    });
-    base = parseOnnxModel(edited);
-  }
-  const nodes: NodeSpec[] = [];
-  const outputs: string[] = [];
-  for (const layer of chosen) {
-    const site = sites.nodes[layer]!;
+  const tapNodes = (layer: number, source: string): NodeSpec[] => {
     const p = `${TAP_PREFIX}l${layer}/`;
-    const source = sites.shape === 'softmax' ? site.outputs[0]! : fusedOutputs.get(site.index)!;
     const out = tapOutputName(layer);
-    nodes.push({ name: `${p}cast`, opType: 'Cast', inputs: [source], outputs: [`${p}values`], attributes: [{ name: 'to', int: OnnxDataType.FLOAT }] });
-    nodes.push({ name: `${p}last_query`, opType: 'Slice', inputs: [`${p}values`, starts, ends, queryAxis], outputs: [`${p}last`] });
+    // Slice first: only the last query row [B, H, 1, T] is ever copied out of the attention tensor.
+    const nodes: NodeSpec[] = [
+      { name: `${p}last_query`, opType: 'Slice', inputs: [source, starts, ends, queryAxis], outputs: [`${p}last_raw`] },
+      { name: `${p}cast`, opType: 'Cast', inputs: [`${p}last_raw`], outputs: [`${p}last`], attributes: [{ name: 'to', int: OnnxDataType.FLOAT }] },
+    ];
     let probs = `${p}last`;
     if (sites.shape === 'multi-head-attention') {
       nodes.push({ name: `${p}softmax`, opType: 'Softmax', inputs: [probs], outputs: [`${p}probs`], attributes: [{ name: 'axis', int: -1 }] });
@@ -165,15 +156,73 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
         ? { name: `${p}head_mean`, opType: 'ReduceMean', inputs: [probs, meanAxes], outputs: [out], attributes: [{ name: 'keepdims', int: 0 }] }
         : { name: `${p}head_mean`, opType: 'ReduceMean', inputs: [probs], outputs: [out], attributes: [{ name: 'axes', ints: [1, 2] }, { name: 'keepdims', int: 0 }] },
     );
-    outputs.push(out);
+    return nodes;
+  };
+  // Order: onnxruntime schedules a node with no consumers late, so a tap would keep its layer's
+  // [B, H, S, T] attention tensor alive until the end of the graph. Adding 0 x (sum of the tap) to
+  // the layer's attention output makes the next layer wait for the tap, so each layer's tensor is
+  // freed as in the untapped graph. x + 0 is exact for the finite values attention produces.
+  const computeType = model.inputs.find((i) => i.name.startsWith('past_key_values.'))?.elemType || OnnxDataType.FLOAT;
+  const consumers = consumersOf(model);
+  const producerOf = new Map<number, { layer: number; output: number }>();
+  for (const layer of chosen) {
+    const site = sites.nodes[layer]!;
+    if (sites.shape !== 'softmax') producerOf.set(site.index, { layer, output: 0 });
+    else {
+      const next = consumers.get(site.outputs[0]!) ?? [];
+      const matmul = next.length === 1 && next[0]!.opType === 'MatMul' ? next[0]! : undefined;
+      if (matmul) producerOf.set(matmul.index, { layer, output: 0 });
+    }
   }
+  const zero = `${TAP_PREFIX}zero`;
+  const orderingNodes = (layer: number, producerOutput: string, renamed: string): NodeSpec[] => {
+    const p = `${TAP_PREFIX}l${layer}/order/`;
+    return [
+      { name: `${p}sum`, opType: 'ReduceSum', inputs: [tapOutputName(layer)], outputs: [`${p}sum`], attributes: [{ name: 'keepdims', int: 0 }] },
+      { name: `${p}times_zero`, opType: 'Mul', inputs: [`${p}sum`, zero], outputs: [`${p}zero_f32`] },
+      { name: `${p}cast`, opType: 'Cast', inputs: [`${p}zero_f32`], outputs: [`${p}zero`], attributes: [{ name: 'to', int: computeType }] },
+      { name: `${p}after_tap`, opType: 'Add', inputs: [renamed, `${p}zero`], outputs: [producerOutput] },
+    ];
+  };
+  const layerOf = new Map(chosen.map((layer) => [sites.nodes[layer]!.index, layer]));
+  const fusedOutputs: string[] = [];
+  const edited = rewriteNodes(model, (node, raw) => {
+    const layer = layerOf.get(node.index);
+    const producer = producerOf.get(node.index);
+    if (layer === undefined && producer === undefined) return undefined;
+    let site = raw;
+    const after: NodeSpec[] = [];
+    const renameOutputs = new Map<number, string>();
+    if (producer) {
+      const renamed = `${TAP_PREFIX}l${producer.layer}/attention_output`;
+      renameOutputs.set(producer.output, renamed);
+      after.push(...orderingNodes(producer.layer, node.outputs[producer.output]!, renamed));
+    }
+    const tap: NodeSpec[] = [];
+    if (layer !== undefined) {
+      let source = node.outputs[0]!;
+      if (sites.shape !== 'softmax') {
+        if (node.outputs.length > 3) throw new Error(`${node.opType} node ${node.name} already has an attention output`);
+        source = `${TAP_PREFIX}l${layer}/qk`;
+        fusedOutputs.push(source);
+      }
+      tap.push(...tapNodes(layer, source));
+      if (sites.shape !== 'softmax')
+        site = editNode(raw, {
+          renameOutputs,
+          outputs: [...Array.from({ length: 3 - node.outputs.length }, () => ''), source],
+          attributes: sites.shape === 'group-query-attention' && !node.attributes.has('qk_output') ? [{ name: 'qk_output', int: 2 }] : [],
+        });
+    }
+    if (sites.shape === 'softmax' && producer) site = editNode(raw, { renameOutputs });
+    return concat([nodeField(site), ...[...tap, ...after].map((n) => nodeField(encodeNode(n)))]);
+  });
+  const outputs = chosen.map(tapOutputName);
   // Fused attention outputs are intermediate tensors whose type onnxruntime cannot always infer:
   // declare them in the model's compute type (that of its KV cache).
-  const computeType = model.inputs.find((i) => i.name.startsWith('past_key_values.'))?.elemType || OnnxDataType.FLOAT;
-  const bytes = appendToGraph(base, {
-    nodes: nodes.map(encodeNode),
-    initializers,
-    valueInfos: [...fusedOutputs.values()].map((name) => encodeValueInfo(name, computeType)),
+  const bytes = appendToGraph(parseOnnxModel(edited), {
+    initializers: [...initializers, floatTensor(zero, [0], [])],
+    valueInfos: fusedOutputs.map((name) => encodeValueInfo(name, computeType)),
     outputs: outputs.map((o) => encodeValueInfo(o, OnnxDataType.FLOAT, ['batch_size', 'total_sequence_length'])),
   });
   return { bytes, outputs, layers: chosen };

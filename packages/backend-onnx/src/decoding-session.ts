@@ -6,11 +6,12 @@ import {
   throwIfAborted,
   type DecodingSessionV1,
   type InputSegment,
+  type PositionIds,
   type StepInput,
   type StepOutput,
 } from '@icot/core';
 import type { DecoderGraph } from './decoder-graph.js';
-import { emptyTensor, int64Tensor, OnesMask, readFloat, type ort } from './ort-io.js';
+import { emptyTensor, int64Tensor, OnesMask, ort, readFloat } from './ort-io.js';
 
 /** Which decoder layers the attention row averages: all (the paper's), a list, or the last N. */
 export type AttentionLayerSetting = 'all' | readonly number[] | { readonly last: number };
@@ -50,6 +51,8 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     private readonly decoder: DecoderGraph,
     private readonly encodeSegments: SegmentEncoder,
     private readonly modelId: string,
+    /** Longest run fed to fused attention in one call (0 = no chunking). */
+    private readonly prefillChunk = 512,
   ) {
     for (let i = 0; i < decoder.layers; i++)
       for (const kind of ['key', 'value']) {
@@ -72,26 +75,44 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     if (positions.length !== length) throw new IcotError('internal', `Step has ${length} inputs but ${positions.length} positions.`);
     if (input.attention && !this.decoder.tapOutputs)
       throw new AttentionUnavailableError(`Model ${this.modelId} cannot provide attention: ${this.decoder.unavailableReason}`);
-    const total = this.cacheLength + length;
-    const feeds: Record<string, ort.Tensor> = {
-      ...this.past,
-      [this.decoder.mainInput]: await this.encodeSegments(segments, length),
-      attention_mask: this.mask.view(total),
-    };
-    if (this.decoder.positionRank === 3) feeds['position_ids'] = int64Tensor(positions.data, [positions.axes, 1, length]);
-    else if (this.decoder.positionRank === 2) feeds['position_ids'] = int64Tensor(positions.data.subarray(0, length), [1, length]);
+    const main = await this.encodeSegments(segments, length);
+    // Fused attention ops materialise [heads, S, T] only because of the tap: long steps go in
+    // chunks so that stays [heads, chunk, T]. Plain graphs hold it anyway and run in one piece.
+    const chunk = this.decoder.attentionShape && this.decoder.attentionShape !== 'softmax' && this.prefillChunk > 0 ? this.prefillChunk : length;
+    let out: ort.InferenceSession.OnnxValueMapType | undefined;
+    for (let start = 0; start < length; start += chunk) {
+      const end = Math.min(length, start + chunk);
+      out = await this.run(main, start, end, length, positions);
+      throwIfAborted(input.signal);
+    }
+    const total = this.cacheLength;
+    const logitsTensor = out!['logits']!;
+    const vocab = logitsTensor.dims[2]!;
+    const rows = logitsTensor.dims[1]!;
+    const all = logitsTensor.type === 'float32' ? (logitsTensor.data as Float32Array) : readFloat(logitsTensor);
+    const logits = all.subarray((rows - 1) * vocab, rows * vocab);
+    if (!input.attention) return { logits };
+    return { logits, attention: this.readAttention(out!, total) };
+  }
+
+  /** Run inputs `[start, end)` of a step whose main input holds `length` positions. */
+  private async run(main: ort.Tensor, start: number, end: number, length: number, positions: PositionIds): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const n = end - start;
+    const total = this.cacheLength + n;
+    const width = main.dims.length === 3 ? main.dims[2]! : 1;
+    const input = n === length ? main : new ort.Tensor(main.type, (main.data as Float32Array).subarray(start * width, end * width), main.dims.length === 3 ? [1, n, width] : [1, n]);
+    const feeds: Record<string, ort.Tensor> = { ...this.past, [this.decoder.mainInput]: input, attention_mask: this.mask.view(total) };
+    if (this.decoder.positionRank) {
+      const data = new Int32Array(positions.axes * n);
+      for (let a = 0; a < positions.axes; a++) data.set(positions.data.subarray(a * length + start, a * length + end), a * n);
+      feeds['position_ids'] = int64Tensor(data, this.decoder.positionRank === 3 ? [positions.axes, 1, n] : [1, n]);
+    }
     const out = await this.decoder.session.run(feeds);
-    throwIfAborted(input.signal);
     const next: Record<string, ort.Tensor> = {};
     this.pastNames.forEach((name, i) => (next[name] = out[this.presentNames[i]!]!));
     this.past = next;
     this.cacheLength = total;
-    const logitsTensor = out['logits']!;
-    const vocab = logitsTensor.dims[2]!;
-    const all = logitsTensor.type === 'float32' ? (logitsTensor.data as Float32Array) : readFloat(logitsTensor);
-    const logits = all.subarray((length - 1) * vocab, length * vocab);
-    if (!input.attention) return { logits };
-    return { logits, attention: this.readAttention(out, total) };
+    return out;
   }
 
   private readAttention(out: ort.InferenceSession.OnnxValueMapType, total: number): Float32Array {

@@ -30,6 +30,12 @@ export interface OnnxModelSettings extends OrtSettings {
    * (plain decoding; selectors that need attention are refused).
    */
   readonly tapAttention?: boolean;
+  /**
+   * Longest run of inputs fed to a fused attention decoder (GroupQueryAttention /
+   * MultiHeadAttention) in one call; longer prompts are prefilled in chunks, so reading attention
+   * costs [heads, chunk, T] of memory instead of [heads, S, T] (default 512; 0 = no chunking).
+   */
+  readonly prefillChunkSize?: number;
 }
 
 /** The graphs of a vision-language export whose decoder takes embeddings (onnx-community layout). */
@@ -94,6 +100,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     private readonly embed: ort.InferenceSession,
     /** The decoder graph (with attention taps when supported). */
     readonly decoder: DecoderGraph,
+    private readonly prefillChunkSize: number,
   ) {
     this.family = parts.family;
     this.capabilities = decoder.tapOutputs ? { attention: true } : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' };
@@ -121,7 +128,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
       createOrtSession(folder.graphs['embed_tokens']!, label('embed_tokens'), onnxDir, settings),
       loadDecoderGraph(folder.graphs['decoder_model_merged']!, label('decoder_model_merged'), onnxDir, parts, settings),
     ]);
-    return new OnnxEmbeddingsModel(folder.path, tokenizer, parts, vision, embed, decoder);
+    return new OnnxEmbeddingsModel(folder.path, tokenizer, parts, vision, embed, decoder, settings.prefillChunkSize ?? 512);
   }
 
   async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<FeatureImage> {
@@ -178,7 +185,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
   };
 
   createSession(): DecodingSessionV1 {
-    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.modelId);
+    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.modelId, this.prefillChunkSize);
   }
 
   async dispose(): Promise<void> {

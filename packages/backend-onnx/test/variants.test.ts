@@ -149,3 +149,30 @@ for (const variant of VARIANTS) {
     { attention: true },
   );
 }
+
+describe('chunked prefill of fused-attention decoders', () => {
+  it('gives the logits and attention of a one-piece prefill (1e-5)', async () => {
+    const dir = join(root, 'chunked');
+    const info = await writeTinyQwen2Vl(dir, { attention: 'group-query-attention', layers: 2, seed: 21 });
+    const whole = await loadOnnxModel(dir, { prefillChunkSize: 0 });
+    const chunked = await loadOnnxModel(dir, { prefillChunkSize: 7 });
+    const run = async (model: VisionLanguageModelV1) => {
+      const image = await model.encodeImage(createTestImage(150, 120));
+      const prompt = await model.preparePrompt({ text: info.promptText, images: [image] });
+      const session = model.createSession();
+      const out = await session.step({ segments: prompt.segments, positions: prompt.positions, attention: true });
+      const next = await session.step({ segments: [{ type: 'tokens', ids: [5] }], positions: model.family.textPositions(prompt.nextPosition, 1), attention: true });
+      session.dispose();
+      return [out, next].map((o) => [Float32Array.from(o.logits), Float32Array.from(o.attention!)] as const);
+    };
+    const a = await run(whole);
+    const b = await run(chunked);
+    for (let s = 0; s < 2; s++)
+      for (let t = 0; t < 2; t++) {
+        expect(b[s]![t]!.length).toBe(a[s]![t]!.length);
+        a[s]![t]!.forEach((v, i) => expect(Math.abs(v - b[s]![t]![i]!)).toBeLessThan(1e-5));
+      }
+    await whole.dispose();
+    await chunked.dispose();
+  });
+});

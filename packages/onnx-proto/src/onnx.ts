@@ -373,18 +373,39 @@ export function nodeField(nodeProto: Uint8Array): Uint8Array {
   return new ProtoWriter().bytes(1, nodeProto).finish();
 }
 
+/** Changes {@link editNode} makes to a stored node. */
+export interface NodeEdit {
+  /** New names for outputs, by output index. */
+  readonly renameOutputs?: ReadonlyMap<number, string>;
+  /** Outputs appended after the existing ones. */
+  readonly outputs?: readonly string[];
+  /** Attributes appended after the existing ones. */
+  readonly attributes?: readonly AttributeSpec[];
+}
+
 /**
- * NodeProto bytes of `raw` with extra outputs and attributes appended: protobuf appends repeated
- * fields, so existing inputs, outputs and attributes keep their order and bytes.
+ * NodeProto bytes of `raw` with outputs renamed and outputs or attributes appended. Every other
+ * field (inputs, name, domain, attributes of any type) is copied byte for byte.
  */
-export function extendNode(raw: Uint8Array, extra: { readonly outputs?: readonly string[]; readonly attributes?: readonly AttributeSpec[] }): Uint8Array {
-  const w = new ProtoWriter().raw(raw);
-  for (const o of extra.outputs ?? []) w.string(2, o);
-  if (extra.attributes?.length) {
-    const encoded = encodeNode({ name: '', opType: '', inputs: [], outputs: [], attributes: extra.attributes });
+export function editNode(raw: Uint8Array, edit: NodeEdit): Uint8Array {
+  const w = new ProtoWriter();
+  let outputIndex = 0;
+  for (const f of readFields(raw)) {
+    const renamed = f.field === 2 ? edit.renameOutputs?.get(outputIndex++) : undefined;
+    if (renamed !== undefined) w.string(2, renamed);
+    else w.raw(raw.subarray(f.tagStart, f.end));
+  }
+  for (const o of edit.outputs ?? []) w.string(2, o);
+  if (edit.attributes?.length) {
+    const encoded = encodeNode({ name: '', opType: '', inputs: [], outputs: [], attributes: edit.attributes });
     for (const f of readFields(encoded)) if (f.field === 5) w.raw(encoded.subarray(f.tagStart, f.end));
   }
   return w.finish();
+}
+
+/** NodeProto bytes of `raw` with extra outputs and attributes appended (see {@link editNode}). */
+export function extendNode(raw: Uint8Array, extra: { readonly outputs?: readonly string[]; readonly attributes?: readonly AttributeSpec[] }): Uint8Array {
+  return editNode(raw, extra);
 }
 
 /**
