@@ -16,10 +16,11 @@ import {
 } from '@icot/core';
 import { regionPatchBox } from '@icot/families';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
-import { loadDecoderGraph, type DecoderGraph } from './decoder-graph.js';
-import { OnnxDecodingSession, type AttentionLayerSetting } from './decoding-session.js';
+import { loadDecoderGraph } from './decoder-graph.js';
+import { defaultTensorFactory, floatTensor, int64Tensor, OnnxDecodingSession, readFloat, type AttentionLayerSetting, type DecoderGraph, type OrtSession } from '@icot/onnx-decoding';
 import type { ModelFolder } from './model-folder.js';
-import { createOrtSession, floatTensor, int64Tensor, readFloat, type OrtSettings, type ort } from './ort-io.js';
+import type { Tensor } from 'onnxruntime-common';
+import { createOrtSession, type OrtSettings } from './ort-io.js';
 
 /** Settings of an ONNX Runtime model. */
 export interface OnnxModelSettings extends OrtSettings {
@@ -77,7 +78,7 @@ export interface EmbeddingsFamilyParts {
   readonly numKeyValueHeads: number;
   readonly headDim: number;
   /** Run the family's preprocessing and vision encoder on an image. */
-  encodeImage(vision: ort.InferenceSession, image: RgbImage): Promise<VisionOutput>;
+  encodeImage(vision: OrtSession, image: RgbImage): Promise<VisionOutput>;
 }
 
 /**
@@ -96,8 +97,8 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     readonly modelId: string,
     readonly tokenizer: HfTokenizer,
     private readonly parts: EmbeddingsFamilyParts,
-    private readonly vision: ort.InferenceSession,
-    private readonly embed: ort.InferenceSession,
+    private readonly vision: OrtSession,
+    private readonly embed: OrtSession,
     /** The decoder graph (with attention taps when supported). */
     readonly decoder: DecoderGraph,
     private readonly prefillChunkSize: number,
@@ -152,12 +153,12 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
 
   /** Token embeddings of `ids`, `[ids.length, hidden]` row-major. */
   async embedTokens(ids: readonly number[]): Promise<Float32Array> {
-    const out = await this.embed.run({ input_ids: int64Tensor(ids, [1, ids.length]) });
+    const out = await this.embed.run({ input_ids: int64Tensor(defaultTensorFactory, ids, [1, ids.length]) });
     return readFloat(out[this.embed.outputNames[0]!]!);
   }
 
   /** The decoder input of a step: token embeddings and image feature rows in segment order. */
-  private readonly encodeSegments = async (segments: readonly InputSegment[], length: number): Promise<ort.Tensor> => {
+  private readonly encodeSegments = async (segments: readonly InputSegment[], length: number): Promise<Tensor> => {
     const hidden = this.parts.hiddenSize;
     const ids: number[] = [];
     for (const s of segments) if (s.type === 'tokens') ids.push(...s.ids);
@@ -181,7 +182,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
         row += image.patchCount;
       }
     }
-    return floatTensor(this.decoder.mainInputType, embeds, [1, length, hidden]);
+    return floatTensor(defaultTensorFactory, this.decoder.mainInputType, embeds, [1, length, hidden]);
   };
 
   createSession(): DecodingSessionV1 {

@@ -14,7 +14,7 @@ import {
 import type { HfTokenizer } from '@icot/tokenizer';
 import type { EmbeddingsFamilyParts, VisionOutput } from './embeddings-model.js';
 import type { ModelFolder } from './model-folder.js';
-import { floatTensor, inputSpecs, int64Tensor, readFloat, type ort } from './ort-io.js';
+import { defaultTensorFactory as tensors, floatTensor, inputSpecs, int64Tensor, readFloat, type OrtSession } from '@icot/onnx-decoding';
 
 /** Qwen2-VL / Qwen2.5-VL: 3-D M-RoPE, features of 2x2-merged patches, `grid_thw` or `image_grid_thw`. */
 export function qwen2VlParts(folder: ModelFolder, tokenizer: HfTokenizer): EmbeddingsFamilyParts {
@@ -27,15 +27,15 @@ export function qwen2VlParts(folder: ModelFolder, tokenizer: HfTokenizer): Embed
     eosTokenIds: config.eosTokenIds,
     numKeyValueHeads: config.numKeyValueHeads,
     headDim: config.headDim,
-    async encodeImage(vision: ort.InferenceSession, image: RgbImage): Promise<VisionOutput> {
+    async encodeImage(vision: OrtSession, image: RgbImage): Promise<VisionOutput> {
       const pixels = preprocessQwen2VlImage(image, preprocessor);
       const specs = inputSpecs(vision);
       const gridName = specs.has('grid_thw') ? 'grid_thw' : specs.has('image_grid_thw') ? 'image_grid_thw' : undefined;
       if (!specs.has('pixel_values') || !gridName)
         throw new ModelConfigError(`The vision encoder's inputs are ${[...specs.keys()].join(', ')}; expected pixel_values and grid_thw (or image_grid_thw).`);
       const out = await vision.run({
-        pixel_values: floatTensor(specs.get('pixel_values')!.type, pixels.pixelValues, pixels.dims),
-        [gridName]: int64Tensor(pixels.gridThw, [1, 3]),
+        pixel_values: floatTensor(tensors, specs.get('pixel_values')!.type, pixels.pixelValues, pixels.dims),
+        [gridName]: int64Tensor(tensors, pixels.gridThw, [1, 3]),
       });
       const merge = preprocessor.mergeSize;
       return { features: readFloat(out[vision.outputNames[0]!]!), grid: { rows: pixels.gridThw[1] / merge, cols: pixels.gridThw[2] / merge } };
@@ -54,10 +54,10 @@ export function llavaParts(folder: ModelFolder, tokenizer: HfTokenizer): Embeddi
     eosTokenIds: config.eosTokenIds,
     numKeyValueHeads: config.numKeyValueHeads,
     headDim: config.headDim,
-    async encodeImage(vision: ort.InferenceSession, image: RgbImage): Promise<VisionOutput> {
+    async encodeImage(vision: OrtSession, image: RgbImage): Promise<VisionOutput> {
       const pixels = preprocessClipImage(image, preprocessor);
       const specs = inputSpecs(vision);
-      const out = await vision.run({ pixel_values: floatTensor(specs.get('pixel_values')?.type ?? 'float32', pixels.pixelValues, pixels.dims) });
+      const out = await vision.run({ pixel_values: floatTensor(tensors, specs.get('pixel_values')?.type ?? 'float32', pixels.pixelValues, pixels.dims) });
       const tensor = out[vision.outputNames[0]!]!;
       const features = readFloat(tensor);
       const count = tensor.dims.length === 3 ? tensor.dims[1]! : tensor.dims[0]!;

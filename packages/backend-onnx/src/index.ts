@@ -6,10 +6,22 @@
  */
 export { loadOnnxModel, downloadOnnxModel, SUPPORTED_MODEL_TYPES, type LoadOnnxModelOptions } from './load.js';
 export { OnnxEmbeddingsModel, FeatureImage, EMBEDDINGS_MODEL_GRAPHS, type EmbeddingsFamilyParts, type OnnxModelSettings, type VisionOutput } from './embeddings-model.js';
-export { OnnxDecodingSession, resolveAttentionLayers, type AttentionLayerSetting, type SegmentEncoder } from './decoding-session.js';
-export { loadDecoderGraph, type DecoderGraph } from './decoder-graph.js';
+export { loadDecoderGraph, type DecoderGraphSettings } from './decoder-graph.js';
 export { llavaParts, qwen2VlParts, EMBEDDINGS_FAMILIES } from './families.js';
 export { openModelFolder, onnxFileName, parseDtype, ONNX_DTYPE_SUFFIXES, type ModelFolder, type OnnxDtype, type OnnxDtypeSetting } from './model-folder.js';
 export { HubRepository, cachedModelDir, defaultCacheDir, isHubId, type DownloadProgress, type HubOptions } from './hub.js';
-export { findAttentionSites, tapAttention, tapOutputName, SUPPORTED_ATTENTION_SHAPES, type AttentionGraphShape, type AttentionSites, type TappedModel } from './attention-tap.js';
 export type { OrtSettings } from './ort-io.js';
+export {
+  findAttentionSites,
+  OnnxDecodingSession,
+  prepareDecoder,
+  resolveAttentionLayers,
+  SUPPORTED_ATTENTION_SHAPES,
+  tapAttention,
+  tapOutputName,
+  type AttentionGraphShape,
+  type AttentionLayerSetting,
+  type AttentionSites,
+  type DecoderGraph,
+  type TappedModel,
+} from '@icot/onnx-decoding';

@@ -1,7 +1,6 @@
 import {
   AttentionUnavailableError,
   IcotError,
-  OptionError,
   segmentLength,
   throwIfAborted,
   type DecodingSessionV1,
@@ -10,40 +9,22 @@ import {
   type StepInput,
   type StepOutput,
 } from '@icot/core';
-import type { DecoderGraph } from './decoder-graph.js';
-import { emptyTensor, int64Tensor, OnesMask, ort, readFloat } from './ort-io.js';
-
-/** Which decoder layers the attention row averages: all (the paper's), a list, or the last N. */
-export type AttentionLayerSetting = 'all' | readonly number[] | { readonly last: number };
-
-/** Resolve an {@link AttentionLayerSetting} to layer indices; throws {@link OptionError} for bad ones. */
-export function resolveAttentionLayers(setting: AttentionLayerSetting | undefined, count: number): number[] {
-  const all = Array.from({ length: count }, (_, i) => i);
-  if (setting === undefined || setting === 'all') return all;
-  if ('last' in setting) {
-    if (!Number.isInteger(setting.last) || setting.last < 1 || setting.last > count)
-      throw new OptionError(`attentionLayers.last must be in 1..${count}, got ${setting.last}.`);
-    return all.slice(count - setting.last);
-  }
-  const list = [...setting];
-  if (!list.length) throw new OptionError('attentionLayers is an empty list.', { hint: "Use 'all' or at least one layer index." });
-  for (const l of list)
-    if (!Number.isInteger(l) || l < 0 || l >= count) throw new OptionError(`Attention layer ${l} does not exist; the decoder has layers 0..${count - 1}.`);
-  return list;
-}
+import type { Tensor } from 'onnxruntime-common';
+import type { DecoderGraph } from './decoder.js';
+import { defaultTensorFactory, emptyTensor, int64Tensor, OnesMask, readFloat, type TensorFactory } from './tensors.js';
 
 /** Turns a step's segments into the decoder's main input tensor (embeddings or token ids). */
-export type SegmentEncoder = (segments: readonly InputSegment[], length: number) => Promise<ort.Tensor>;
+export type SegmentEncoder = (segments: readonly InputSegment[], length: number) => Promise<Tensor>;
 
 /**
  * One KV cache driven through a decoder graph. The cache tensors returned by a step are fed to
  * the next as they are (no copies); the attention mask is a view of a growing buffer of ones.
  */
 export class OnnxDecodingSession implements DecodingSessionV1 {
-  private past: Record<string, ort.Tensor> = {};
+  private past: Record<string, Tensor> = {};
   private cacheLength = 0;
   private disposed = false;
-  private readonly mask = new OnesMask();
+  private readonly mask: OnesMask;
   private readonly pastNames: string[] = [];
   private readonly presentNames: string[] = [];
 
@@ -53,13 +34,15 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     private readonly modelId: string,
     /** Longest run fed to fused attention in one call (0 = no chunking). */
     private readonly prefillChunk = 512,
+    private readonly tensors: TensorFactory = defaultTensorFactory,
   ) {
+    this.mask = new OnesMask(tensors);
     for (let i = 0; i < decoder.layers; i++)
       for (const kind of ['key', 'value']) {
         const name = `past_key_values.${i}.${kind}`;
         this.pastNames.push(name);
         this.presentNames.push(`present.${i}.${kind}`);
-        this.past[name] = emptyTensor(decoder.pastType, [1, decoder.kvHeads, 0, decoder.headDim]);
+        this.past[name] = emptyTensor(this.tensors, decoder.pastType, [1, decoder.kvHeads, 0, decoder.headDim]);
       }
   }
 
@@ -79,7 +62,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     // Fused attention ops materialise [heads, S, T] only because of the tap: long steps go in
     // chunks so that stays [heads, chunk, T]. Plain graphs hold it anyway and run in one piece.
     const chunk = this.decoder.attentionShape && this.decoder.attentionShape !== 'softmax' && this.prefillChunk > 0 ? this.prefillChunk : length;
-    let out: ort.InferenceSession.OnnxValueMapType | undefined;
+    let out: Record<string, Tensor> | undefined;
     for (let start = 0; start < length; start += chunk) {
       const end = Math.min(length, start + chunk);
       out = await this.run(main, start, end, length, positions);
@@ -96,26 +79,26 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
   }
 
   /** Run inputs `[start, end)` of a step whose main input holds `length` positions. */
-  private async run(main: ort.Tensor, start: number, end: number, length: number, positions: PositionIds): Promise<ort.InferenceSession.OnnxValueMapType> {
+  private async run(main: Tensor, start: number, end: number, length: number, positions: PositionIds): Promise<Record<string, Tensor>> {
     const n = end - start;
     const total = this.cacheLength + n;
     const width = main.dims.length === 3 ? main.dims[2]! : 1;
-    const input = n === length ? main : new ort.Tensor(main.type, (main.data as Float32Array).subarray(start * width, end * width), main.dims.length === 3 ? [1, n, width] : [1, n]);
-    const feeds: Record<string, ort.Tensor> = { ...this.past, [this.decoder.mainInput]: input, attention_mask: this.mask.view(total) };
+    const input = n === length ? main : this.tensors(main.type, (main.data as Float32Array).subarray(start * width, end * width), main.dims.length === 3 ? [1, n, width] : [1, n]);
+    const feeds: Record<string, Tensor> = { ...this.past, [this.decoder.mainInput]: input, attention_mask: this.mask.view(total) };
     if (this.decoder.positionRank) {
       const data = new Int32Array(positions.axes * n);
       for (let a = 0; a < positions.axes; a++) data.set(positions.data.subarray(a * length + start, a * length + end), a * n);
-      feeds['position_ids'] = int64Tensor(data, this.decoder.positionRank === 3 ? [positions.axes, 1, n] : [1, n]);
+      feeds['position_ids'] = int64Tensor(this.tensors, data, this.decoder.positionRank === 3 ? [positions.axes, 1, n] : [1, n]);
     }
     const out = await this.decoder.session.run(feeds);
-    const next: Record<string, ort.Tensor> = {};
+    const next: Record<string, Tensor> = {};
     this.pastNames.forEach((name, i) => (next[name] = out[this.presentNames[i]!]!));
     this.past = next;
     this.cacheLength = total;
     return out;
   }
 
-  private readAttention(out: ort.InferenceSession.OnnxValueMapType, total: number): Float32Array {
+  private readAttention(out: Record<string, Tensor>, total: number): Float32Array {
     const row = new Float32Array(total);
     const taps = this.decoder.tapOutputs!;
     for (let i = 0; i < taps.length; i++) {

@@ -1,0 +1,136 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ort from 'onnxruntime-node';
+import { createRandom } from '@icot/core';
+import { encodeModel, encodeValueInfo, OnnxDataType, parseOnnxModel } from '@icot/onnx-proto';
+import { normal, writeTinyLlava, writeTinyQwen2Vl, type TinyModelInfo, type TinyModelSettings } from '@icot/testing';
+import { findAttentionSites, SUPPORTED_ATTENTION_SHAPES, tapAttention } from './attention-tap.js';
+
+interface Variant {
+  readonly name: string;
+  readonly shape: string;
+  readonly write: (dir: string, settings: TinyModelSettings) => Promise<TinyModelInfo>;
+  readonly settings: TinyModelSettings;
+}
+
+// Every decoder attention shape the tap reads, on tiny models built in TypeScript.
+const VARIANTS: readonly Variant[] = [
+  { name: '(a) Qwen2-VL-style, plain Softmax attention', shape: 'softmax', write: writeTinyQwen2Vl, settings: { attention: 'softmax', layers: 3, heads: 4, kvHeads: 2, seed: 11 } },
+  { name: '(b) Qwen2-VL-style, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyQwen2Vl, settings: { attention: 'group-query-attention', layers: 3, heads: 4, kvHeads: 2, seed: 12 } },
+  { name: '(c) Qwen2-VL-style, MultiHeadAttention', shape: 'multi-head-attention', write: writeTinyQwen2Vl, settings: { attention: 'multi-head-attention', layers: 2, heads: 4, kvHeads: 4, seed: 13 } },
+  { name: '(d) LLaVA-style, 1-D positions, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyLlava, settings: { attention: 'group-query-attention', layers: 2, heads: 8, kvHeads: 2, hidden: 128, seed: 14 } },
+];
+
+const root = await mkdtemp(join(tmpdir(), 'icot-tap-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+/** softmax(q k^T / sqrt(d)) of the last query over all keys, mean over heads, computed in TypeScript. */
+function referenceRow(query: Float32Array, seq: number, keys: Float32Array, total: number, heads: number, kvHeads: number, headDim: number): Float64Array {
+  const row = new Float64Array(total);
+  const rep = heads / kvHeads;
+  for (let h = 0; h < heads; h++) {
+    const kv = Math.floor(h / rep);
+    const q = query.subarray((seq - 1) * heads * headDim + h * headDim, (seq - 1) * heads * headDim + (h + 1) * headDim);
+    const scores = new Float64Array(total);
+    let max = -Infinity;
+    for (let j = 0; j < total; j++) {
+      let dot = 0;
+      const k = keys.subarray((kv * total + j) * headDim, (kv * total + j + 1) * headDim);
+      for (let d = 0; d < headDim; d++) dot += q[d]! * k[d]!;
+      scores[j] = dot / Math.sqrt(headDim);
+      max = Math.max(max, scores[j]!);
+    }
+    let sum = 0;
+    for (let j = 0; j < total; j++) sum += scores[j] = Math.exp(scores[j]! - max);
+    for (let j = 0; j < total; j++) row[j]! += scores[j]! / sum / heads;
+  }
+  return row;
+}
+
+for (const variant of VARIANTS) {
+  describe(`attention tap on ${variant.name}`, () => {
+    let info: TinyModelInfo;
+    beforeAll(async () => {
+      info = await variant.write(join(root, variant.name.slice(1, 2)), { ...variant.settings, exposeQueries: [0, variant.settings.layers! - 1] });
+    });
+
+    it('the tap finds one attention site per layer of the right shape', async () => {
+      const model = parseOnnxModel(new Uint8Array(await readFile(join(info.dir, 'onnx', 'decoder_model_merged.onnx'))));
+      const sites = findAttentionSites(model, info.decoder.layers);
+      expect(sites.supported && sites.shape).toBe(variant.shape);
+    });
+
+    it('the tapped row equals softmax(QK^T/sqrt(d)) computed from the layer\'s Q and K, at prefill and at a decode step (1e-5)', async () => {
+      const { hidden, heads, kvHeads, layers } = info.decoder;
+      const headDim = hidden / heads;
+      const model = parseOnnxModel(new Uint8Array(await readFile(join(info.dir, 'onnx', 'decoder_model_merged.onnx'))));
+      const sites = findAttentionSites(model, layers);
+      if (!sites.supported) throw new Error(sites.reason);
+      const tapped = tapAttention(model, sites);
+      const session = await ort.InferenceSession.create(tapped.bytes);
+      const random = createRandom(5);
+      const mrope = info.decoder.mropeSection !== undefined;
+      const run = async (seq: number, past: number, pastTensors: Record<string, ort.Tensor>) => {
+        const total = past + seq;
+        const positions = mrope
+          ? BigInt64Array.from({ length: 3 * seq }, (_, i) => BigInt(past + (i % seq) + (i >= seq && i % seq > 3 ? Math.floor(i / seq) : 0)))
+          : BigInt64Array.from({ length: seq }, (_, i) => BigInt(past + i));
+        const feeds: Record<string, ort.Tensor> = {
+          ...pastTensors,
+          inputs_embeds: new ort.Tensor('float32', normal(random, seq * hidden, 1), [1, seq, hidden]),
+          attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+          position_ids: new ort.Tensor('int64', positions, mrope ? [3, 1, seq] : [1, seq]),
+        };
+        const out = await session.run(feeds);
+        for (const layer of [0, layers - 1]) {
+          const expected = referenceRow(out[`debug.query.${layer}`]!.data as Float32Array, seq, out[`present.${layer}.key`]!.data as Float32Array, total, heads, kvHeads, headDim);
+          const got = out[tapped.outputs[layer]!]!.data as Float32Array;
+          expect(got.length).toBe(total);
+          let maxDiff = 0;
+          for (let j = 0; j < total; j++) maxDiff = Math.max(maxDiff, Math.abs(got[j]! - expected[j]!));
+          expect(maxDiff).toBeLessThan(1e-5);
+        }
+        const presents: Record<string, ort.Tensor> = {};
+        for (let l = 0; l < layers; l++) for (const kind of ['key', 'value']) presents[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`]!;
+        return presents;
+      };
+      const empty: Record<string, ort.Tensor> = {};
+      for (let l = 0; l < layers; l++) for (const kind of ['key', 'value']) empty[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+      const afterPrefill = await run(37, 0, empty);
+      const afterStep = await run(1, 37, afterPrefill);
+      await run(5, 38, afterStep);
+      await session.release();
+    });
+
+  });
+}
+
+describe('findAttentionSites', () => {
+  it('explains graphs it cannot read, naming the supported shapes', () => {
+    const model = parseOnnxModel(
+      encodeModel({
+        graph: {
+          nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }],
+          inputs: [encodeValueInfo('x', OnnxDataType.FLOAT, [2])],
+          outputs: [encodeValueInfo('y', OnnxDataType.FLOAT, [2])],
+        },
+      }),
+    );
+    const sites = findAttentionSites(model, 1);
+    expect(sites.supported).toBe(false);
+    if (!sites.supported) {
+      expect(sites.reason).toContain('no Softmax that feeds a MatMul');
+      expect(sites.reason).toContain(SUPPORTED_ATTENTION_SHAPES);
+    }
+  });
+
+  it('refuses attention sites that do not match the layer count', async () => {
+    const info = await writeTinyQwen2Vl(join(root, 'count'), { layers: 2 });
+    const model = parseOnnxModel(new Uint8Array(await readFile(join(info.dir, 'onnx', 'decoder_model_merged.onnx'))));
+    const sites = findAttentionSites(model, 3);
+    expect(sites.supported).toBe(false);
+    if (!sites.supported) expect(sites.reason).toMatch(/found 2 attention Softmax nodes but the decoder has 3 layers/);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * ONNX decoder plumbing shared by every ONNX-based ICoT backend (onnxruntime-node, transformers.js):
+ * attention taps added to decoder graphs (plain Softmax, GroupQueryAttention, MultiHeadAttention),
+ * the onnx-community decoder contract, and the KV-cache decoding session.
+ * @module
+ */
+export {
+  findAttentionSites,
+  tapAttention,
+  tapOutputName,
+  SUPPORTED_ATTENTION_SHAPES,
+  TAP_PREFIX,
+  type AttentionGraphShape,
+  type AttentionSites,
+  type TappedModel,
+} from './attention-tap.js';
+export { describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints, type PreparedDecoder } from './decoder.js';
+export { OnnxDecodingSession, type SegmentEncoder } from './decoding-session.js';
+export { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';
+export {
+  defaultTensorFactory,
+  emptyTensor,
+  floatTensor,
+  inputSpecs,
+  int64Tensor,
+  OnesMask,
+  readFloat,
+  type InputSpec,
+  type OrtSession,
+  type TensorFactory,
+} from './tensors.js';
+export { float16ToFloat32, float32ToFloat16, fromHalf, toHalf } from './float16.js';
