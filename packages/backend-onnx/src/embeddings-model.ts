@@ -4,8 +4,6 @@ import {
   throwIfAborted,
   type Box,
   type DecodingSessionV1,
-  type EncodedImage,
-  type InputSegment,
   type ModelCapabilities,
   type ModelFamilyV1,
   type PatchGrid,
@@ -14,12 +12,11 @@ import {
   type RgbImage,
   type VisionLanguageModelV1,
 } from '@icot/core';
-import { regionPatchBox } from '@icot/families';
+import { FeatureImage, preparePromptWithFamily } from '@icot/families';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
 import { loadDecoderGraph } from './decoder-graph.js';
-import { defaultTensorFactory, floatTensor, int64Tensor, OnnxDecodingSession, readFloat, type AttentionLayerSetting, type DecoderGraph, type OrtSession } from '@icot/onnx-decoding';
+import { defaultTensorFactory, embeddingsSegmentEncoder, int64Tensor, OnnxDecodingSession, readFloat, type AttentionLayerSetting, type DecoderGraph, type OrtSession } from '@icot/onnx-decoding';
 import type { ModelFolder } from './model-folder.js';
-import type { Tensor } from 'onnxruntime-common';
 import { createOrtSession, type OrtSettings } from './ort-io.js';
 
 /** Settings of an ONNX Runtime model. */
@@ -41,26 +38,6 @@ export interface OnnxModelSettings extends OrtSettings {
 
 /** The graphs of a vision-language export whose decoder takes embeddings (onnx-community layout). */
 export const EMBEDDINGS_MODEL_GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
-
-/** An image after a vision encoder: one feature row per patch, in raster order of `grid`. */
-export class FeatureImage implements EncodedImage {
-  readonly patchCount: number;
-  constructor(
-    /** `[patchCount, hidden]` row-major. */
-    readonly features: Float32Array,
-    readonly hidden: number,
-    readonly grid: PatchGrid,
-    readonly size: { readonly width: number; readonly height: number },
-    /** Part of the original image the grid covers (all of it unless the processor crops). */
-    readonly region: Box = { x: 0, y: 0, width: size.width, height: size.height },
-  ) {
-    this.patchCount = grid.rows * grid.cols;
-  }
-
-  patchBox(index: number): Box {
-    return regionPatchBox(index, this.grid, this.region);
-  }
-}
 
 /** What a family's vision encoder gives for one image. */
 export interface VisionOutput {
@@ -145,10 +122,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
   }
 
   async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {
-    const text = 'text' in input ? input.text : this.tokenizer.applyChatTemplate(input.messages);
-    const expanded = this.family.expandPrompt(this.tokenizer.encode(text), input.images);
-    const { positions, nextPosition } = this.family.promptPositions(expanded.segments);
-    return { ...expanded, positions, nextPosition, length: positions.length };
+    return preparePromptWithFamily(this.family, this.tokenizer, (messages) => this.tokenizer.applyChatTemplate(messages), input);
   }
 
   /** Token embeddings of `ids`, `[ids.length, hidden]` row-major. */
@@ -157,36 +131,14 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     return readFloat(out[this.embed.outputNames[0]!]!);
   }
 
-  /** The decoder input of a step: token embeddings and image feature rows in segment order. */
-  private readonly encodeSegments = async (segments: readonly InputSegment[], length: number): Promise<Tensor> => {
-    const hidden = this.parts.hiddenSize;
-    const ids: number[] = [];
-    for (const s of segments) if (s.type === 'tokens') ids.push(...s.ids);
-    const tokenEmbeds = ids.length ? await this.embedTokens(ids) : undefined;
-    const embeds = new Float32Array(length * hidden);
-    let row = 0;
-    let t = 0;
-    for (const s of segments) {
-      if (s.type === 'tokens') {
-        embeds.set(tokenEmbeds!.subarray(t * hidden, (t + s.ids.length) * hidden), row * hidden);
-        t += s.ids.length;
-        row += s.ids.length;
-        continue;
-      }
-      const image = s.image;
-      if (!(image instanceof FeatureImage) || image.hidden !== hidden)
-        throw new IcotError('internal', 'The image segment was not encoded by this model; use model.encodeImage().');
-      if (s.patches) for (const p of s.patches) embeds.set(image.features.subarray(p * hidden, (p + 1) * hidden), (row++) * hidden);
-      else {
-        embeds.set(image.features, row * hidden);
-        row += image.patchCount;
-      }
-    }
-    return floatTensor(defaultTensorFactory, this.decoder.mainInputType, embeds, [1, length, hidden]);
-  };
-
   createSession(): DecodingSessionV1 {
-    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.modelId, this.prefillChunkSize);
+    const encodeSegments = embeddingsSegmentEncoder({
+      hidden: this.parts.hiddenSize,
+      inputType: this.decoder.mainInputType,
+      embedTokens: (ids) => this.embedTokens(ids),
+      tensors: defaultTensorFactory,
+    });
+    return new OnnxDecodingSession(this.decoder, encodeSegments, this.modelId, this.prefillChunkSize);
   }
 
   async dispose(): Promise<void> {

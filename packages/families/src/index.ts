@@ -17,3 +17,5 @@ export { createSequentialFamily, type SequentialFamilySettings } from './common/
 export { preprocessClipImage, readClipPreprocessorConfig, type ClipPixels, type ClipPreprocessorConfig } from './common/clip-preprocess.js';
 export { createLlavaFamily } from './llava/family.js';
 export { readLlavaConfig, LLAVA_MODEL_TYPES, type LlavaModelConfig } from './llava/config.js';
+export { FeatureImage } from './feature-image.js';
+export { preparePromptWithFamily } from './prompt.js';

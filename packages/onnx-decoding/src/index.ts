@@ -30,3 +30,4 @@ export {
   type TensorFactory,
 } from './tensors.js';
 export { float16ToFloat32, float32ToFloat16, fromHalf, toHalf } from './float16.js';
+export { embeddingsSegmentEncoder, type EmbeddingsEncoderSettings } from './embeddings.js';
