@@ -4,6 +4,7 @@ import { OptionError } from '@icot/core';
 /** Options of `icot run`, parsed and checked. */
 export interface RunOptions {
   readonly model: string | undefined;
+  readonly backend: 'onnx' | 'transformers';
   readonly image: string | undefined;
   readonly question: string | undefined;
   readonly rawPromptFile: string | undefined;
@@ -32,6 +33,7 @@ export interface RunOptions {
 
 const RUN_SPEC = {
   model: { type: 'string' },
+  backend: { type: 'string' },
   image: { type: 'string' },
   question: { type: 'string', short: 'q' },
   'raw-prompt-file': { type: 'string' },
@@ -75,6 +77,7 @@ Input
   --image <file>              PNG or JPEG image
   --question, -q <text>       question; formatted with the model's chat template
   --raw-prompt-file <file>    an already chat-formatted prompt with one image placeholder (instead of --question)
+  --backend onnx|transformers run on onnxruntime-node (default) or through transformers.js
   --dtype <name>              weight variant: fp32 (default), fp16, q8, q4, q4f16, ...
   --cache-dir <dir>           where hub downloads are cached
   --offline                   never use the network (hub ids must be cached)
@@ -176,6 +179,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
   }
   return {
     model: str('model'),
+    backend: oneOf('backend', str('backend'), ['onnx', 'transformers'] as const, 'onnx'),
     image: str('image'),
     question: str('question'),
     rawPromptFile: str('raw-prompt-file'),

@@ -63,7 +63,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   const modelSource = options.model ?? demoModel.dir;
   note(`icot: loading ${modelSource} ...`);
   let lastProgress = 0;
-  const model: VisionLanguageModelV1 = await loadOnnxModel(modelSource, {
+  const model: VisionLanguageModelV1 = options.backend === 'transformers' ? await loadWithTransformers(modelSource, options) : await loadOnnxModel(modelSource, {
     ...(options.dtype ? { dtype: parseDtype(options.dtype) } : {}),
     attentionLayers: options.attentionLayers,
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
@@ -177,4 +177,15 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/** The transformers.js backend, imported only when asked for (it is heavy to load). */
+async function loadWithTransformers(source: string, options: RunOptions): Promise<VisionLanguageModelV1> {
+  const { loadTransformersModel } = await import('@icot/backend-transformers');
+  return loadTransformersModel(source, {
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+    attentionLayers: options.attentionLayers,
+    localFilesOnly: options.offline,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+  });
 }

@@ -64,6 +64,15 @@ describe('icot run', () => {
     expect(Object.keys(result.timings)).toEqual(expect.arrayContaining(['prefillMs', 'perTokenMs', 'totalMs']));
   });
 
+  it('reproduces the reference run through the transformers.js backend (--backend transformers)', async () => {
+    const { code, stdout, stderr } = await icot(...oracleArgs(), '--backend', 'transformers');
+    expect(stderr).not.toMatch(/error/);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.tokens).toEqual(oracle.tokens);
+    expect(result.insertions.map((i: { selected: number[] }) => i.selected)).toEqual(oracle.events.map((e) => e.selected));
+  });
+
   it('reproduces plain greedy decoding with insertions off', async () => {
     const args = oracleArgs().map((a) => a);
     args[args.indexOf('--max-insertions') + 1] = '0';

@@ -14,7 +14,7 @@ export {
   type Qwen2VlPreprocessorConfig,
 } from './qwen2-vl/preprocess.js';
 export { createSequentialFamily, type SequentialFamilySettings } from './common/sequential-family.js';
-export { preprocessClipImage, readClipPreprocessorConfig, type ClipPixels, type ClipPreprocessorConfig } from './common/clip-preprocess.js';
+export { clipRegion, preprocessClipImage, readClipPreprocessorConfig, type ClipPixels, type ClipPreprocessorConfig } from './common/clip-preprocess.js';
 export { createLlavaFamily } from './llava/family.js';
 export { readLlavaConfig, LLAVA_MODEL_TYPES, type LlavaModelConfig } from './llava/config.js';
 export { FeatureImage } from './feature-image.js';

@@ -50,6 +50,26 @@ export interface ClipPixels {
   readonly region: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
 }
 
+/** Size after the shortest-edge resize (the long edge truncated, as Hugging Face computes it). */
+function resizedSize(width: number, height: number, config: ClipPreprocessorConfig): { width: number; height: number } {
+  if (!config.doResize || config.shortestEdge === undefined) return { width, height };
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  const newLong = Math.trunc((config.shortestEdge * long) / short);
+  return width <= height ? { width: config.shortestEdge, height: newLong } : { width: newLong, height: config.shortestEdge };
+}
+
+/** The part of a `width x height` image that CLIP-style preprocessing keeps (after resize and center crop), in original pixels. */
+export function clipRegion(width: number, height: number, config: ClipPreprocessorConfig): { x: number; y: number; width: number; height: number } {
+  const resized = resizedSize(width, height, config);
+  const scaleX = width / resized.width;
+  const scaleY = height / resized.height;
+  if (!config.doCenterCrop || !config.crop) return { x: 0, y: 0, width, height };
+  const top = Math.trunc((resized.height - config.crop.height) / 2);
+  const left = Math.trunc((resized.width - config.crop.width) / 2);
+  return { x: left * scaleX, y: top * scaleY, width: config.crop.width * scaleX, height: config.crop.height * scaleY };
+}
+
 /**
  * CLIP-style preprocessing as Hugging Face's image processors do it: resize so the shortest edge
  * is `shortestEdge` (the long edge truncated), center crop, rescale (float64, then float32) and
@@ -57,26 +77,9 @@ export interface ClipPixels {
  */
 export function preprocessClipImage(image: RgbImage, config: ClipPreprocessorConfig): ClipPixels {
   let current = image;
-  let scaleX = 1;
-  let scaleY = 1;
-  if (config.doResize && config.shortestEdge !== undefined) {
-    const short = Math.min(image.width, image.height);
-    const long = Math.max(image.width, image.height);
-    const newShort = config.shortestEdge;
-    const newLong = Math.trunc((newShort * long) / short);
-    const [w, h] = image.width <= image.height ? [newShort, newLong] : [newLong, newShort];
-    if (w !== image.width || h !== image.height) current = resizeImage(image, w, h, config.resample);
-    scaleX = image.width / w;
-    scaleY = image.height / h;
-  }
-  let left = 0;
-  let top = 0;
-  if (config.doCenterCrop && config.crop) {
-    const { width, height } = config.crop;
-    top = Math.trunc((current.height - height) / 2);
-    left = Math.trunc((current.width - width) / 2);
-    current = centerCrop(current, width, height);
-  }
+  const target = resizedSize(image.width, image.height, config);
+  if (target.width !== image.width || target.height !== image.height) current = resizeImage(image, target.width, target.height, config.resample);
+  if (config.doCenterCrop && config.crop) current = centerCrop(current, config.crop.width, config.crop.height);
   const { width, height, data } = current;
   const lut = new Float32Array(3 * 256);
   for (let c = 0; c < 3; c++) {
@@ -94,6 +97,6 @@ export function preprocessClipImage(image: RgbImage, config: ClipPreprocessorCon
   return {
     pixelValues: out,
     dims: [1, 3, height, width],
-    region: { x: left * scaleX, y: top * scaleY, width: width * scaleX, height: height * scaleY },
+    region: clipRegion(image.width, image.height, config),
   };
 }

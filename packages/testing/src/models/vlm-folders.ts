@@ -209,6 +209,7 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
         image_processor_type: 'CLIPImageProcessor',
         processor_class: 'LlavaProcessor',
       },
+      'processor_config.json': { processor_class: 'LlavaProcessor', image_token: '<image>', patch_size: patch, num_additional_image_tokens: 0, vision_feature_select_strategy: 'full' },
       'tokenizer.json': tok.tokenizerJson,
       'tokenizer_config.json': tok.tokenizerConfig,
     },

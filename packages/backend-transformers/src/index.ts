@@ -1,0 +1,9 @@
+/**
+ * transformers.js backend for ICoT: the models, processors, tokenizers, chat templates and hub cache
+ * of `@huggingface/transformers`, decoded step by step with icot's KV-cache loop, and the decoder's
+ * attention read from a tapped copy of its graph that transformers.js loads.
+ * @module
+ */
+export { loadTransformersModel, TransformersVisionLanguageModel, DTYPE_SUFFIXES, type TransformersModelOptions } from './model.js';
+export { tappedMirror, defaultTappedCacheDir, type TappedMirror } from './mirror.js';
+export { isHubId, resolveHubFolder, type HubSettings } from './hub.js';

@@ -1,0 +1,300 @@
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, Tensor as HfTensor } from '@huggingface/transformers';
+import {
+  ModelConfigError,
+  ModelFilesError,
+  throwIfAborted,
+  type ChatMessage,
+  type DecodingSessionV1,
+  type ModelCapabilities,
+  type ModelFamilyV1,
+  type PreparedPrompt,
+  type PromptInput,
+  type RgbImage,
+  type TokenizerV1,
+  type VisionLanguageModelV1,
+} from '@icot/core';
+import {
+  clipRegion,
+  createLlavaFamily,
+  createQwen2VlFamily,
+  FeatureImage,
+  LLAVA_MODEL_TYPES,
+  preparePromptWithFamily,
+  QWEN2_VL_MODEL_TYPES,
+  readClipPreprocessorConfig,
+  readLlavaConfig,
+  readQwen2VlConfig,
+} from '@icot/families';
+import {
+  describeDecoder,
+  embeddingsSegmentEncoder,
+  OnnxDecodingSession,
+  readFloat,
+  type AttentionLayerSetting,
+  type DecoderGraph,
+  type OrtSession,
+  type TensorFactory,
+} from '@icot/onnx-decoding';
+import type { Tensor as OrtTensor } from 'onnxruntime-common';
+import { resolveHubFolder, type HubSettings } from './hub.js';
+import { tappedMirror } from './mirror.js';
+
+/** transformers.js weight variants and their file suffixes. */
+export const DTYPE_SUFFIXES: Readonly<Record<string, string>> = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' };
+
+/** Options of {@link loadTransformersModel}. */
+export interface TransformersModelOptions extends HubSettings {
+  /** Weight variant (transformers.js `dtype`), default fp32. */
+  readonly dtype?: string;
+  /** transformers.js device (default `cpu`; `webgpu`, `cuda` ... where available). */
+  readonly device?: string;
+  /** Decoder layers whose attention is averaged (default all). */
+  readonly attentionLayers?: AttentionLayerSetting;
+  /** Add attention taps (default true). */
+  readonly tapAttention?: boolean;
+  /** Folder for tapped copies of decoder graphs (default `~/.cache/icot/tapped`). */
+  readonly tappedCacheDir?: string;
+  /** Longest prefill run through a fused-attention decoder (default 512, 0 = no chunking). */
+  readonly prefillChunkSize?: number;
+}
+
+interface HfModel {
+  sessions: Record<string, OrtSession>;
+  encode_image(inputs: Record<string, unknown>): Promise<HfTensor>;
+  encode_text(inputs: { input_ids: HfTensor }): Promise<HfTensor>;
+  dispose(): Promise<unknown>;
+}
+
+interface HfTokenizerLike {
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  decode(ids: readonly number[], options?: { skip_special_tokens?: boolean }): string;
+  apply_chat_template(messages: unknown[], options: Record<string, unknown>): string | unknown;
+  model: { tokens_to_ids?: Map<string, number> };
+  convert_tokens_to_ids?(tokens: string | string[]): number | number[];
+}
+
+interface HfProcessor {
+  tokenizer: HfTokenizerLike;
+  image_processor: (images: RawImage[]) => Promise<Record<string, HfTensor>>;
+}
+
+/** Tensors made with transformers.js's own onnxruntime, so its sessions accept them. */
+const hfTensors: TensorFactory = (type, data, dims) => (new HfTensor(type, data as Float32Array, [...dims]) as unknown as { ort_tensor: OrtTensor }).ort_tensor;
+
+function tokenizerAdapter(tokenizer: HfTokenizerLike): TokenizerV1 {
+  return {
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }),
+    decode: (ids, options) => tokenizer.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false }),
+    tokenToId: (token) => {
+      const viaMap = tokenizer.model.tokens_to_ids?.get(token);
+      if (viaMap !== undefined) return viaMap;
+      const id = tokenizer.convert_tokens_to_ids?.(token);
+      return typeof id === 'number' ? id : undefined;
+    },
+  };
+}
+
+interface FamilyFacts {
+  readonly family: ModelFamilyV1;
+  readonly hiddenSize: number;
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+  /** Turn processor outputs and encoder features into a FeatureImage. */
+  encode(model: HfModel, processor: HfProcessor, image: RgbImage): Promise<FeatureImage>;
+}
+
+function familyFacts(config: Record<string, unknown>, generation: Record<string, unknown>, preprocessor: Record<string, unknown>, tokenizer: TokenizerV1): FamilyFacts {
+  const type = String(config['model_type']);
+  const toRaw = (image: RgbImage): RawImage => new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
+  if ((QWEN2_VL_MODEL_TYPES as readonly string[]).includes(type)) {
+    const c = readQwen2VlConfig(config, generation);
+    const merge = typeof (config['vision_config'] as Record<string, unknown> | undefined)?.['spatial_merge_size'] === 'number' ? ((config['vision_config'] as Record<string, number>)['spatial_merge_size'] as number) : 2;
+    return {
+      family: createQwen2VlFamily({ ...c, imagePlaceholder: '<|image_pad|>' }),
+      hiddenSize: c.hiddenSize,
+      vocabSize: c.vocabSize,
+      eosTokenIds: c.eosTokenIds,
+      numKeyValueHeads: c.numKeyValueHeads,
+      headDim: c.headDim,
+      async encode(model, processor, image) {
+        const inputs = await processor.image_processor([toRaw(image)]);
+        const grid = inputs['image_grid_thw']!.tolist() as bigint[][];
+        const features = await model.encode_image({ pixel_values: inputs['pixel_values'], image_grid_thw: inputs['image_grid_thw'] });
+        const [, h, w] = grid[0]!.map(Number) as [number, number, number];
+        return new FeatureImage(readFloat(features.ort_tensor as unknown as OrtTensor), c.hiddenSize, { rows: h / merge, cols: w / merge }, { width: image.width, height: image.height });
+      },
+    };
+  }
+  if ((LLAVA_MODEL_TYPES as readonly string[]).includes(type)) {
+    const c = readLlavaConfig(config, generation);
+    const clip = readClipPreprocessorConfig(preprocessor);
+    return {
+      family: createLlavaFamily({ imageTokenId: c.imageTokenId, imagePlaceholder: '<image>' }),
+      hiddenSize: c.hiddenSize,
+      vocabSize: c.vocabSize,
+      eosTokenIds: c.eosTokenIds,
+      numKeyValueHeads: c.numKeyValueHeads,
+      headDim: c.headDim,
+      async encode(model, processor, image) {
+        const inputs = await processor.image_processor([toRaw(image)]);
+        const features = await model.encode_image({ pixel_values: inputs['pixel_values'] });
+        const count = features.dims.length === 3 ? features.dims[1]! : features.dims[0]!;
+        const side = Math.round(Math.sqrt(count));
+        if (side * side !== count) throw new ModelConfigError(`The vision encoder returned ${count} image tokens, which is not a square patch grid.`);
+        return new FeatureImage(readFloat(features.ort_tensor as unknown as OrtTensor), c.hiddenSize, { rows: side, cols: side }, { width: image.width, height: image.height }, clipRegion(image.width, image.height, clip));
+      },
+    };
+  }
+  void tokenizer;
+  throw new ModelConfigError(`'${type}' models are not supported by the transformers.js backend (it runs ${[...QWEN2_VL_MODEL_TYPES, ...LLAVA_MODEL_TYPES].join(', ')}).`, {
+    hint: 'Use a model of a supported family, e.g. onnx-community/Qwen2-VL-2B-Instruct.',
+  });
+}
+
+async function readJson(path: string, required: boolean): Promise<Record<string, unknown>> {
+  if (!existsSync(path)) {
+    if (required) throw new ModelFilesError(`${path} is missing.`, { missing: [path] });
+    return {};
+  }
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ModelFilesError(`${path} is not valid JSON (${(error as Error).message}).`, { hint: 'Download the file again.', cause: error });
+  }
+}
+
+const GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
+
+/**
+ * A vision-language model run through transformers.js: its processor (image preprocessing,
+ * tokenizer, chat template) and its ONNX sessions, driven step by step with icot's KV-cache loop;
+ * attention comes from tapped decoder graphs that transformers.js loads from a cached copy.
+ */
+export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider = 'transformers.js';
+  readonly family: ModelFamilyV1;
+  readonly capabilities: ModelCapabilities;
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly tokenizer: TokenizerV1;
+  /** The folder transformers.js loaded (a tapped copy when attention is tapped). */
+  readonly loadedFrom: string;
+
+  private constructor(
+    readonly modelId: string,
+    /** The transformers.js model object. */
+    readonly hfModel: HfModel,
+    /** The transformers.js processor. */
+    readonly hfProcessor: HfProcessor,
+    private readonly facts: FamilyFacts,
+    private readonly decoder: DecoderGraph,
+    loadedFrom: string,
+    private readonly prefillChunkSize: number,
+  ) {
+    this.family = facts.family;
+    this.vocabSize = facts.vocabSize;
+    this.eosTokenIds = facts.eosTokenIds;
+    this.tokenizer = tokenizerAdapter(hfProcessor.tokenizer);
+    this.capabilities = decoder.tapOutputs ? { attention: true } : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' };
+    this.loadedFrom = loadedFrom;
+  }
+
+  /** Load a model by hub id or local folder (see {@link loadTransformersModel}). */
+  static async load(source: string, options: TransformersModelOptions = {}): Promise<TransformersVisionLanguageModel> {
+    const dtype = options.dtype ?? 'fp32';
+    const suffix = DTYPE_SUFFIXES[dtype];
+    if (suffix === undefined) throw new ModelConfigError(`Unknown dtype '${dtype}'.`, { hint: `Use one of: ${Object.keys(DTYPE_SUFFIXES).join(', ')}.` });
+    const folder = await resolveHubFolder(source, GRAPHS.map((g) => `onnx/${g}${suffix}.onnx`), { ...options, dtype });
+    const required = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', ...GRAPHS.map((g) => `onnx/${g}${suffix}.onnx`)];
+    const missing = required.filter((f) => !existsSync(join(folder, f)));
+    if (missing.length)
+      throw new ModelFilesError(`The model folder ${folder} is incomplete: missing ${missing.join(', ')}.`, {
+        missing,
+        hint: 'Download the missing files, or pick a weight variant that exists with dtype.',
+      });
+    const [config, generation, preprocessor] = await Promise.all([
+      readJson(join(folder, 'config.json'), true),
+      readJson(join(folder, 'generation_config.json'), false),
+      readJson(join(folder, 'preprocessor_config.json'), true),
+    ]);
+    const decoderFile = `onnx/decoder_model_merged${suffix}.onnx`;
+    const mirror = await tappedMirror(folder, decoderFile, {
+      ...(options.attentionLayers ? { attentionLayers: options.attentionLayers } : {}),
+      ...(options.tapAttention === false ? { tapAttention: false } : {}),
+      ...(options.tappedCacheDir ? { cacheDir: options.tappedCacheDir } : {}),
+    });
+    const hfOptions = { local_files_only: true, dtype, device: options.device ?? 'cpu' } as const;
+    const wasRemote = env.allowRemoteModels;
+    env.allowRemoteModels = false; // the folder is local: never reach for the network
+    let hfModel: HfModel;
+    let processor: HfProcessor;
+    try {
+      processor = (await AutoProcessor.from_pretrained(mirror.dir, hfOptions)) as unknown as HfProcessor;
+      hfModel = (await AutoModelForImageTextToText.from_pretrained(mirror.dir, hfOptions as never)) as unknown as HfModel;
+    } catch (error) {
+      throw new ModelFilesError(`transformers.js cannot load ${folder}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      env.allowRemoteModels = wasRemote;
+    }
+    const session = hfModel.sessions['decoder_model_merged'];
+    if (!session) throw new ModelConfigError(`transformers.js loaded no decoder_model_merged session from ${folder}.`);
+    const tokenizer = tokenizerAdapter(processor.tokenizer);
+    const facts = familyFacts(config, generation, preprocessor, tokenizer);
+    const decoder = describeDecoder(mirror.decoder, session, facts);
+    return new TransformersVisionLanguageModel(source, hfModel, processor, facts, decoder, mirror.dir, options.prefillChunkSize ?? 512);
+  }
+
+  async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<FeatureImage> {
+    throwIfAborted(options.signal);
+    return this.facts.encode(this.hfModel, this.hfProcessor, image);
+  }
+
+  async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {
+    return preparePromptWithFamily(this.family, this.tokenizer, (messages) => this.applyChatTemplate(messages), input);
+  }
+
+  private applyChatTemplate(messages: readonly ChatMessage[]): string {
+    const formatted = messages.map((m) => ({
+      role: m.role,
+      content: typeof m.content === 'string' ? m.content : m.content.map((c) => (c.type === 'image' ? { type: 'image' } : { type: 'text', text: c.text })),
+    }));
+    return this.hfProcessor.tokenizer.apply_chat_template(formatted, { tokenize: false, add_generation_prompt: true }) as string;
+  }
+
+  /** Token embeddings through transformers.js's embedding session. */
+  async embedTokens(ids: readonly number[]): Promise<Float32Array> {
+    const inputIds = new HfTensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length]);
+    const out = await this.hfModel.encode_text({ input_ids: inputIds });
+    return readFloat(out.ort_tensor as unknown as OrtTensor);
+  }
+
+  createSession(): DecodingSessionV1 {
+    const encode = embeddingsSegmentEncoder({
+      hidden: this.facts.hiddenSize,
+      inputType: this.decoder.mainInputType,
+      embedTokens: (ids) => this.embedTokens(ids),
+      tensors: hfTensors,
+    });
+    return new OnnxDecodingSession(this.decoder, encode, this.modelId, this.prefillChunkSize, hfTensors);
+  }
+
+  async dispose(): Promise<void> {
+    await this.hfModel.dispose();
+  }
+}
+
+/**
+ * Load a vision-language model with transformers.js by hub id (downloaded into transformers.js's
+ * cache) or local folder (never touching the network), ready for ICoT.
+ */
+export async function loadTransformersModel(source: string, options: TransformersModelOptions = {}): Promise<TransformersVisionLanguageModel> {
+  if (existsSync(source) && !(await stat(source)).isDirectory())
+    throw new ModelFilesError(`${source} is a file, not a model folder.`, { hint: 'Pass the folder that holds config.json and onnx/.' });
+  return TransformersVisionLanguageModel.load(source, options);
+}

@@ -1,0 +1,151 @@
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSignalTrigger, generateICoT, ModelConfigError, ModelFilesError } from '@icot/core';
+import { createTestImage } from '@icot/core/test';
+import { createAdsSelector } from '@icot/selector-ads';
+import { createInputInsertionDecoder } from '@icot/decoder-input';
+import { decodeImage } from '@icot/image';
+import {
+  copyModel,
+  describeDecoderConformance,
+  describeModelConformance,
+  fixturePath,
+  loadOracle,
+  moveWeightsToExternalData,
+  writeTinyLlava,
+  writeTinyQwen2Vl,
+} from '@icot/testing';
+import { loadTransformersModel, type TransformersVisionLanguageModel } from '../src/index.js';
+
+const oracle = loadOracle('tiny-qwen2-vl');
+const image = decodeImage(new Uint8Array(await readFile(fixturePath('tiny-qwen2-vl', 'image.png'))));
+const root = await mkdtemp(join(tmpdir(), 'icot-tjs-'));
+const tappedCacheDir = join(root, 'tapped');
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+const icot = (model: TransformersVisionLanguageModel, encoded: Awaited<ReturnType<TransformersVisionLanguageModel['encodeImage']>>, maxInsertions: number) =>
+  generateICoT({
+    model,
+    prompt: { text: oracle.prompt_text, images: [encoded] },
+    selector: createAdsSelector(),
+    decoder: createInputInsertionDecoder(),
+    trigger: createSignalTrigger({ signal: { tokenIds: oracle.signal_token_ids }, every: oracle.every }),
+    k: oracle.k,
+    maxInsertions,
+    maxNewTokens: oracle.max_new_tokens,
+  });
+
+describe('transformers.js backend reproduces the reference ICoT run (tiny Qwen2-VL fixture)', () => {
+  let model: TransformersVisionLanguageModel;
+  beforeAll(async () => {
+    model = await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir });
+  });
+  afterAll(() => model?.dispose());
+
+  it('uses transformers.js preprocessing, tokenizer and chat template, and our positions', async () => {
+    const encoded = await model.encodeImage(image);
+    expect(encoded.grid).toEqual({ rows: 8, cols: 8 });
+    Array.from(encoded.features.subarray(0, 8)).forEach((v, i) => expect(v).toBeCloseTo(oracle.image_features_first_row![i]!, 5));
+    const prompt = await model.preparePrompt({ text: oracle.prompt_text, images: [encoded] });
+    expect([0, 1, 2].map((a) => Array.from(prompt.positions.data.subarray(a * prompt.length, (a + 1) * prompt.length)))).toEqual(oracle.position_ids);
+    const question = oracle.prompt_text.split('<|vision_end|>')[1]!.split('<|im_end|>')[0]!;
+    const chat = await model.preparePrompt({ messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }], images: [encoded] });
+    expect(chat.length).toBe(prompt.length);
+  });
+
+  it('reproduces the ICoT tokens and every selected patch list exactly', async () => {
+    const result = await icot(model, await model.encodeImage(image), oracle.max_insertions);
+    expect(result.tokens).toEqual(oracle.tokens);
+    expect(result.insertions.map((i) => i.selected)).toEqual(oracle.events.map((e) => e.selected));
+    result.insertions.forEach((ins, n) => ins.selected.forEach((p, j) => expect(Math.abs(ins.scores[j]! - oracle.events[n]!.scores[p]!)).toBeLessThan(1e-5)));
+  });
+
+  it('reproduces plain greedy decoding with insertions off', async () => {
+    expect((await icot(model, await model.encodeImage(image), 0)).tokens).toEqual(oracle.plain_greedy_tokens);
+  });
+
+  it('loads the tapped copy from the cache folder, symlinking everything but the decoder', async () => {
+    expect(model.loadedFrom.startsWith(tappedCacheDir)).toBe(true);
+  });
+});
+
+describe('offline and file errors', () => {
+  it('loading a local folder never touches the network', async () => {
+    const calls: string[] = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = (async (input: unknown) => {
+      calls.push(String(input));
+      throw new Error('network is off in this test');
+    }) as typeof fetch;
+    try {
+      const model = await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir: join(root, 'offline') });
+      const result = await icot(model, await model.encodeImage(image), 1);
+      expect(result.tokens.length).toBeGreaterThan(0);
+      await model.dispose();
+    } finally {
+      globalThis.fetch = original;
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('a missing file is named', async () => {
+    const copy = await copyModel('tiny-qwen2-vl');
+    try {
+      await unlink(join(copy.dir, 'onnx', 'embed_tokens.onnx'));
+      const error = await loadTransformersModel(copy.dir, { tappedCacheDir }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ModelFilesError);
+      expect((error as Error).message).toMatch(/onnx\/embed_tokens\.onnx/);
+      await expect(loadTransformersModel(join(root, 'nope'))).rejects.toThrow(/does not exist/);
+      await expect(loadTransformersModel(copy.dir, { dtype: 'q4', tappedCacheDir })).rejects.toThrow(/decoder_model_merged_q4\.onnx/);
+      await expect(loadTransformersModel(copy.dir, { dtype: 'q9' })).rejects.toBeInstanceOf(ModelConfigError);
+    } finally {
+      await copy.cleanup();
+    }
+  });
+
+  it('a not-cached hub id fails clearly without network use when local files only', async () => {
+    await expect(loadTransformersModel('test-org/not-cached', { localFilesOnly: true, cacheDir: join(root, 'hf-cache') })).rejects.toThrow(/not in the transformers.js cache/);
+  });
+
+  it('decoders with external weight files keep them in place and reproduce the reference run', async () => {
+    const copy = await copyModel('tiny-qwen2-vl');
+    try {
+      await moveWeightsToExternalData(join(copy.dir, 'onnx', 'decoder_model_merged.onnx'), 'decoder_model_merged.onnx_data');
+      const model = await loadTransformersModel(copy.dir, { tappedCacheDir: join(root, 'external') });
+      const result = await icot(model, await model.encodeImage(image), oracle.max_insertions);
+      expect(result.tokens).toEqual(oracle.tokens);
+      await model.dispose();
+    } finally {
+      await copy.cleanup();
+    }
+  });
+});
+
+describeModelConformance(
+  'transformers.js / tiny Qwen2-VL fixture',
+  async () => ({ model: await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir }), image, promptText: oracle.prompt_text, selector: createAdsSelector(), decoder: createInputInsertionDecoder() }),
+  { attention: true },
+);
+
+for (const [name, write, settings] of [
+  ['Qwen2-VL-style, GroupQueryAttention', writeTinyQwen2Vl, { attention: 'group-query-attention', seed: 31 }],
+  ['Qwen2-VL-style, MultiHeadAttention', writeTinyQwen2Vl, { attention: 'multi-head-attention', seed: 32 }],
+  ['LLaVA-style', writeTinyLlava, { seed: 33 }],
+] as const) {
+  describeModelConformance(
+    `transformers.js / generated ${name}`,
+    async () => {
+      const info = await write(join(root, name.replace(/\W+/g, '-')), settings);
+      return { model: await loadTransformersModel(info.dir, { tappedCacheDir }), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
+    },
+    { attention: true },
+  );
+}
+
+describeDecoderConformance('input insertion on transformers.js', () => createInputInsertionDecoder(), async () => ({
+  model: await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir }),
+  image,
+  promptText: oracle.prompt_text,
+}));
