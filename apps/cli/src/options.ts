@@ -9,7 +9,8 @@ export interface RunOptions {
   readonly question: string | undefined;
   readonly rawPromptFile: string | undefined;
   readonly selector: 'ads';
-  readonly decoder: 'input';
+  readonly decoder: 'input' | 'kv-copy' | 'kv-rebind';
+  readonly kvDelimiters: boolean;
   readonly k: number | undefined;
   readonly signal: 'newline' | { readonly tokenIds: readonly number[] } | undefined;
   readonly every: number;
@@ -39,6 +40,7 @@ const RUN_SPEC = {
   'raw-prompt-file': { type: 'string' },
   selector: { type: 'string' },
   decoder: { type: 'string' },
+  'no-kv-delimiters': { type: 'boolean' },
   k: { type: 'string' },
   signal: { type: 'string' },
   'signal-token-ids': { type: 'string' },
@@ -84,7 +86,10 @@ Input
 
 ICoT
   --selector ads              patch selector (default ads: attention-driven selection)
-  --decoder input             insertion decoder (default input: input-end insertion)
+  --decoder <name>            insertion decoder: input (default; input-end insertion, the paper's),
+                              kv-copy (append the patches' cached K/V unchanged, the paper's ablation)
+                              or kv-rebind (the same with keys rotated to their new positions)
+  --no-kv-delimiters          kv decoders: do not feed the framing tokens around the copied entries
   --k <n>                     patches per insertion (default: the model family's, 16 for Qwen2-VL)
   --signal newline            signal = any token whose text contains a line break (default)
   --signal-token-ids <ids>    signal = these token ids, e.g. 198,271
@@ -184,7 +189,8 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
     question: str('question'),
     rawPromptFile: str('raw-prompt-file'),
     selector: oneOf('selector', str('selector'), ['ads'] as const, 'ads'),
-    decoder: oneOf('decoder', str('decoder'), ['input'] as const, 'input'),
+    decoder: oneOf('decoder', str('decoder'), ['input', 'kv-copy', 'kv-rebind'] as const, 'input'),
+    kvDelimiters: values['no-kv-delimiters'] !== true,
     k: integer('k', str('k'), 1),
     signal,
     every: integer('every', str('every'), 1) ?? 2,

@@ -12,6 +12,7 @@ import {
 import { loadOnnxModel, parseDtype } from '@icot/backend-onnx';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
+import { createKvInsertionDecoder } from '@icot/decoder-kv';
 import { readImageFile } from '@icot/image';
 import { demoModel } from '@icot/demo-model';
 import type { RunOptions } from './options.js';
@@ -96,7 +97,10 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
       model,
       prompt,
       selector: createAdsSelector(),
-      decoder: createInputInsertionDecoder({ layout: options.patchLayout }),
+      decoder:
+        options.decoder === 'input'
+          ? createInputInsertionDecoder({ layout: options.patchLayout })
+          : createKvInsertionDecoder({ mode: options.decoder === 'kv-copy' ? 'copy' : 'rebind', delimiters: options.kvDelimiters, layout: options.patchLayout }),
       trigger: createSignalTrigger({ signal, every: options.every }),
       ...(options.k !== undefined ? { k: options.k } : {}),
       maxInsertions: options.maxInsertions,

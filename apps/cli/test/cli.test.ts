@@ -73,6 +73,16 @@ describe('icot run', () => {
     expect(result.insertions.map((i: { selected: number[] }) => i.selected)).toEqual(oracle.events.map((e) => e.selected));
   });
 
+  it('runs the KV-cache decoders (--decoder kv-copy | kv-rebind)', async () => {
+    for (const decoder of ['kv-copy', 'kv-rebind']) {
+      const { code, stdout } = await icot(...oracleArgs(), '--decoder', decoder);
+      expect(code).toBe(0);
+      const result = JSON.parse(stdout);
+      expect(result.insertions).toHaveLength(3);
+      expect(result.insertions[0].selected).toEqual(oracle.events[0]!.selected);
+    }
+  });
+
   it('reproduces plain greedy decoding with insertions off', async () => {
     const args = oracleArgs().map((a) => a);
     args[args.indexOf('--max-insertions') + 1] = '0';

@@ -10,6 +10,7 @@ import {
   type PreparedPrompt,
   type PromptInput,
   type RgbImage,
+  type RopeDescriptionV1,
   type VisionLanguageModelV1,
 } from '@icot/core';
 import { FeatureImage, preparePromptWithFamily } from '@icot/families';
@@ -49,6 +50,7 @@ export interface VisionOutput {
 /** The family-specific parts of an embeddings model: config facts and how images reach features. */
 export interface EmbeddingsFamilyParts {
   readonly family: ModelFamilyV1;
+  readonly rope?: RopeDescriptionV1;
   readonly hiddenSize: number;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
@@ -68,6 +70,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
   readonly provider = 'onnx';
   readonly family: ModelFamilyV1;
   readonly capabilities: ModelCapabilities;
+  readonly rope: RopeDescriptionV1 | undefined;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   private constructor(
@@ -81,7 +84,10 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     private readonly prefillChunkSize: number,
   ) {
     this.family = parts.family;
-    this.capabilities = decoder.tapOutputs ? { attention: true } : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' };
+    this.capabilities = decoder.tapOutputs
+      ? { attention: true, kvCache: true }
+      : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+    this.rope = parts.rope;
     this.vocabSize = parts.vocabSize;
     this.eosTokenIds = parts.eosTokenIds;
     const expected = this.family.positionAxes === 3 ? 3 : 2;

@@ -3,9 +3,11 @@ import {
   createLlavaFamily,
   createQwen2VlFamily,
   LLAVA_MODEL_TYPES,
+  llavaRope,
   preprocessClipImage,
   preprocessQwen2VlImage,
   QWEN2_VL_MODEL_TYPES,
+  qwen2VlRope,
   readClipPreprocessorConfig,
   readLlavaConfig,
   readQwen2VlConfig,
@@ -22,6 +24,7 @@ export function qwen2VlParts(folder: ModelFolder, tokenizer: HfTokenizer): Embed
   const preprocessor = readQwen2VlPreprocessorConfig(folder.preprocessorConfig);
   return {
     family: createQwen2VlFamily({ ...config, imagePlaceholder: tokenizer.idToToken(config.imageTokenId) ?? '<|image_pad|>' }),
+    rope: qwen2VlRope(config),
     hiddenSize: config.hiddenSize,
     vocabSize: config.vocabSize,
     eosTokenIds: config.eosTokenIds,
@@ -49,6 +52,7 @@ export function llavaParts(folder: ModelFolder, tokenizer: HfTokenizer): Embeddi
   const preprocessor = readClipPreprocessorConfig(folder.preprocessorConfig);
   return {
     family: createLlavaFamily({ imageTokenId: config.imageTokenId, imagePlaceholder: tokenizer.idToToken(config.imageTokenId) ?? '<image>' }),
+    rope: llavaRope(config),
     hiddenSize: config.hiddenSize,
     vocabSize: config.vocabSize,
     eosTokenIds: config.eosTokenIds,

@@ -13,6 +13,7 @@ import {
   type PreparedPrompt,
   type PromptInput,
   type RgbImage,
+  type RopeDescriptionV1,
   type TokenizerV1,
   type VisionLanguageModelV1,
 } from '@icot/core';
@@ -22,8 +23,10 @@ import {
   createQwen2VlFamily,
   FeatureImage,
   LLAVA_MODEL_TYPES,
+  llavaRope,
   preparePromptWithFamily,
   QWEN2_VL_MODEL_TYPES,
+  qwen2VlRope,
   readClipPreprocessorConfig,
   readLlavaConfig,
   readQwen2VlConfig,
@@ -99,6 +102,7 @@ function tokenizerAdapter(tokenizer: HfTokenizerLike): TokenizerV1 {
 
 interface FamilyFacts {
   readonly family: ModelFamilyV1;
+  readonly rope: RopeDescriptionV1;
   readonly hiddenSize: number;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
@@ -116,6 +120,7 @@ function familyFacts(config: Record<string, unknown>, generation: Record<string,
     const merge = typeof (config['vision_config'] as Record<string, unknown> | undefined)?.['spatial_merge_size'] === 'number' ? ((config['vision_config'] as Record<string, number>)['spatial_merge_size'] as number) : 2;
     return {
       family: createQwen2VlFamily({ ...c, imagePlaceholder: '<|image_pad|>' }),
+      rope: qwen2VlRope(c),
       hiddenSize: c.hiddenSize,
       vocabSize: c.vocabSize,
       eosTokenIds: c.eosTokenIds,
@@ -135,6 +140,7 @@ function familyFacts(config: Record<string, unknown>, generation: Record<string,
     const clip = readClipPreprocessorConfig(preprocessor);
     return {
       family: createLlavaFamily({ imageTokenId: c.imageTokenId, imagePlaceholder: '<image>' }),
+      rope: llavaRope(c),
       hiddenSize: c.hiddenSize,
       vocabSize: c.vocabSize,
       eosTokenIds: c.eosTokenIds,
@@ -180,6 +186,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
   readonly provider = 'transformers.js';
   readonly family: ModelFamilyV1;
   readonly capabilities: ModelCapabilities;
+  readonly rope: RopeDescriptionV1;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   readonly tokenizer: TokenizerV1;
@@ -201,7 +208,10 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
     this.vocabSize = facts.vocabSize;
     this.eosTokenIds = facts.eosTokenIds;
     this.tokenizer = tokenizerAdapter(hfProcessor.tokenizer);
-    this.capabilities = decoder.tapOutputs ? { attention: true } : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' };
+    this.capabilities = decoder.tapOutputs
+      ? { attention: true, kvCache: true }
+      : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+    this.rope = facts.rope;
     this.loadedFrom = loadedFrom;
   }
 

@@ -13,6 +13,7 @@ import type { Box, PreparedPrompt, PromptInput, VisionLanguageModelV1 } from './
 import type { PatchSelectorV1 } from './spec/selector.js';
 import type { TriggerV1 } from './spec/trigger.js';
 import { TextStreamer } from './text-stream.js';
+import { slicePositions } from './positions.js';
 
 /** Options of {@link streamICoT} and {@link generateICoT}. */
 export interface ICoTOptions {
@@ -144,6 +145,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       { hint: `Use k <= ${query.image.patchCount}, or a larger image.` },
     );
 
+  const imagePositions = slicePositions(prompt.positions, query.start, query.start + query.image.patchCount);
   const random = createRandom(options.sampling?.seed ?? 0);
   const sampler = new TokenSampler(model.vocabSize, options.sampling, family.suppressedTokenIds);
   sampler.observe(prompt.textTokenIds);
@@ -183,7 +185,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       const selection = await selector.select({ scores, image, k, exclude, step, stepText, random, signal });
       const selected = checkSelection(selection.indices, image.patchCount, k, selector.name);
       if (selected.length === 0) return undefined;
-      const result = await decoder.insert({ model, session, image, imageStart: query.start, patches: selected, position, signal });
+      const result = await decoder.insert({ model, session, image, imageStart: query.start, imagePositions, patches: selected, position, logits, signal });
       logits = result.logits;
       const record: InsertionRecord = {
         step,

@@ -2,6 +2,7 @@ export type {
   Box,
   ChatMessage,
   DecodingSessionV1,
+  KvCacheV1,
   EncodedImage,
   InputSegment,
   ModelCapabilities,
@@ -11,6 +12,7 @@ export type {
   PromptImage,
   PromptInput,
   RgbImage,
+  RopeDescriptionV1,
   StepInput,
   StepOutput,
   TokenizerV1,
@@ -38,7 +40,7 @@ export { createRandom, type Random } from './random.js';
 export { TokenSampler, validateSampling, type SamplingOptions } from './sampling.js';
 export { createSignalTrigger, type SignalTriggerSettings } from './trigger.js';
 export { TextStreamer } from './text-stream.js';
-export { concatPositions, maxPosition, segmentLength, sequentialPositions } from './positions.js';
+export { concatPositions, maxPosition, segmentLength, sequentialPositions, slicePositions } from './positions.js';
 export {
   generateICoT,
   streamICoT,

@@ -34,3 +34,11 @@ export function segmentLength(segments: readonly InputSegment[]): number {
   for (const s of segments) n += s.type === 'tokens' ? s.ids.length : (s.patches?.length ?? s.image.patchCount);
   return n;
 }
+
+/** Positions of inputs `[start, end)` of a run. */
+export function slicePositions(positions: PositionIds, start: number, end: number): PositionIds {
+  const length = end - start;
+  const data = new Int32Array(positions.axes * length);
+  for (let a = 0; a < positions.axes; a++) data.set(positions.data.subarray(a * positions.length + start, a * positions.length + end), a * length);
+  return { axes: positions.axes, length, data };
+}

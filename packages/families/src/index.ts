@@ -19,3 +19,4 @@ export { createLlavaFamily } from './llava/family.js';
 export { readLlavaConfig, LLAVA_MODEL_TYPES, type LlavaModelConfig } from './llava/config.js';
 export { FeatureImage } from './feature-image.js';
 export { preparePromptWithFamily } from './prompt.js';
+export { llavaRope, qwen2VlRope } from './rope.js';

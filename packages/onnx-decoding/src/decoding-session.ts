@@ -5,12 +5,14 @@ import {
   throwIfAborted,
   type DecodingSessionV1,
   type InputSegment,
+  type KvCacheV1,
   type PositionIds,
   type StepInput,
   type StepOutput,
 } from '@icot/core';
 import type { Tensor } from 'onnxruntime-common';
 import type { DecoderGraph } from './decoder.js';
+import { fromHalf, toHalf } from './float16.js';
 import { defaultTensorFactory, emptyTensor, int64Tensor, OnesMask, readFloat, type TensorFactory } from './tensors.js';
 
 /** Turns a step's segments into the decoder's main input tensor (embeddings or token ids). */
@@ -48,6 +50,55 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
 
   get length(): number {
     return this.cacheLength;
+  }
+
+  /**
+   * Cache access for KV-insertion decoders. The cache tensors use the decoder contract's
+   * [batch, kv heads, positions, head dim] layout, so an append rebuilds each layer's tensor once
+   * (one pass over the cache per insertion; the decoder's own Concat does the same every step).
+   */
+  get kvCache(): KvCacheV1 {
+    return {
+      layers: this.decoder.layers,
+      kvHeads: this.decoder.kvHeads,
+      headDim: this.decoder.headDim,
+      appendCopies: (sources, transformKeys) => this.appendCopies(sources, transformKeys),
+    };
+  }
+
+  private appendCopies(sources: readonly number[], transformKeys?: (layer: number, keys: Float32Array) => void): void {
+    if (this.disposed) throw new IcotError('internal', 'This decoding session was disposed.');
+    const { kvHeads, headDim } = this.decoder;
+    const total = this.cacheLength;
+    const n = sources.length;
+    for (const s of sources) if (!Number.isInteger(s) || s < 0 || s >= total) throw new IcotError('internal', `Cache entry ${s} does not exist (the cache holds ${total}).`);
+    const next: Record<string, Tensor> = {};
+    for (let layer = 0; layer < this.decoder.layers; layer++)
+      for (const kind of ['key', 'value'] as const) {
+        const name = `past_key_values.${layer}.${kind}`;
+        const tensor = this.past[name]!;
+        const half = tensor.type === 'float16';
+        const data = tensor.data as Float32Array | Uint16Array;
+        const out = half ? new Uint16Array(kvHeads * (total + n) * headDim) : new Float32Array(kvHeads * (total + n) * headDim);
+        const copied = new Float32Array(kvHeads * n * headDim);
+        for (let h = 0; h < kvHeads; h++) {
+          out.set(data.subarray(h * total * headDim, (h + 1) * total * headDim), h * (total + n) * headDim);
+          for (let i = 0; i < n; i++) {
+            const from = (h * total + sources[i]!) * headDim;
+            for (let d = 0; d < headDim; d++) copied[(h * n + i) * headDim + d] = half ? fromHalf(data[from + d]!) : data[from + d]!;
+          }
+        }
+        if (kind === 'key') transformKeys?.(layer, copied);
+        for (let h = 0; h < kvHeads; h++) {
+          const at = (h * (total + n) + total) * headDim;
+          const rows = copied.subarray(h * n * headDim, (h + 1) * n * headDim);
+          if (half) for (let j = 0; j < rows.length; j++) out[at + j] = toHalf(rows[j]!);
+          else out.set(rows, at);
+        }
+        next[name] = this.tensors(tensor.type, out, [1, kvHeads, total + n, headDim]);
+      }
+    this.past = next;
+    this.cacheLength = total + n;
   }
 
   async step(input: StepInput): Promise<StepOutput> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type InsertionDecoderV1, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
+import { slicePositions, type InsertionDecoderV1, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
 
 /** How the decoder suite gets a model to insert into. */
 export interface DecoderConformanceSetup {
@@ -20,15 +20,17 @@ export function describeDecoderConformance(name: string, create: () => Insertion
       const image = await s.model.encodeImage(s.image);
       const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
       const session = s.model.createSession();
-      await session.step({ segments: prompt.segments, positions: prompt.positions });
+      const first = await session.step({ segments: prompt.segments, positions: prompt.positions });
       const before = session.length;
       const result = await create().insert({
         model: s.model,
         session,
         image,
         imageStart: prompt.images[0]!.start,
+        imagePositions: slicePositions(prompt.positions, prompt.images[0]!.start, prompt.images[0]!.start + image.patchCount),
         patches,
         position: prompt.nextPosition,
+        logits: first.logits,
       });
       const after = session.length;
       // decoding continues after the block
@@ -59,10 +61,10 @@ export function describeDecoderConformance(name: string, create: () => Insertion
       expect(Array.from(a.next.logits)).toEqual(Array.from(b.next.logits));
     });
 
-    it('depends on which patches are inserted', async () => {
+    it('changes what follows depending on which patches are inserted', async () => {
       const a = await insertOnce([0, 1]);
       const b = await insertOnce([a.image.patchCount - 2, a.image.patchCount - 1]);
-      expect(Array.from(a.result.logits)).not.toEqual(Array.from(b.result.logits));
+      expect(Array.from(a.next.logits)).not.toEqual(Array.from(b.next.logits));
     });
   });
 }

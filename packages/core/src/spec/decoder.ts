@@ -1,5 +1,5 @@
 import type { PatchLayout } from './family.js';
-import type { DecodingSessionV1, EncodedImage, VisionLanguageModelV1 } from './model.js';
+import type { DecodingSessionV1, EncodedImage, PositionIds, VisionLanguageModelV1 } from './model.js';
 
 /** What an insertion decoder is asked to do. */
 export interface InsertionRequest {
@@ -8,10 +8,14 @@ export interface InsertionRequest {
   readonly image: EncodedImage;
   /** Index of the image's first token in the KV cache. */
   readonly imageStart: number;
+  /** Position ids the image's tokens had in the prompt (one per patch). */
+  readonly imagePositions: PositionIds;
   /** Selected patch indices, ascending. */
   readonly patches: readonly number[];
   /** Position id where the block starts. */
   readonly position: number;
+  /** Next-token logits before the insertion (what a decoder that feeds nothing returns). */
+  readonly logits: Float32Array;
   /** Return the attention row of the block's last input too. */
   readonly attention?: boolean;
   readonly signal?: AbortSignal;

@@ -121,10 +121,44 @@ export interface StepOutput {
   readonly attention?: Float32Array;
 }
 
+/**
+ * Direct access to a session's KV cache, for decoders that insert cache entries instead of
+ * inputs. Keys are stored after rotary embedding (as every RoPE model caches them).
+ */
+export interface KvCacheV1 {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /**
+   * Append copies of the entries at cache indices `sources` (all layers, keys and values) to the
+   * end of the cache. `transformKeys(layer, keys)` may rewrite the copied keys in place first;
+   * `keys` holds them head-major: `keys[(head * sources.length + i) * headDim + d]`.
+   */
+  appendCopies(sources: readonly number[], transformKeys?: (layer: number, keys: Float32Array) => void): void;
+}
+
+/** How a model rotates queries and keys (rotary position embedding), read from its config. */
+export interface RopeDescriptionV1 {
+  /** Base of the rotary frequencies. */
+  readonly theta: number;
+  readonly headDim: number;
+  /** Leading dimensions of each head that are rotated (headDim unless partial rotary). */
+  readonly rotaryDim: number;
+  /**
+   * Multimodal RoPE: how many of the rotaryDim/2 frequencies follow each position axis
+   * (temporal, height, width); absent for 1-D RoPE.
+   */
+  readonly mropeSection?: readonly number[];
+  /** Pairs are (x[i], x[i + rotaryDim/2]) (`rotate_half`, the Hugging Face layout). */
+  readonly layout: 'half';
+}
+
 /** A decoding session: one KV cache that grows with every step. */
 export interface DecodingSessionV1 {
   /** Number of positions in the KV cache. */
   readonly length: number;
+  /** Direct cache access, where the backend offers it (see {@link ModelCapabilities.kvCache}). */
+  readonly kvCache?: KvCacheV1;
   /** Feed inputs, extend the cache, return the next-token logits (and attention if asked). */
   step(input: StepInput): Promise<StepOutput>;
   /** Release the cache. */
@@ -137,6 +171,8 @@ export interface ModelCapabilities {
   readonly attention: boolean;
   /** Why attention is unavailable, and what to do about it (when `attention` is false). */
   readonly attentionUnavailableReason?: string;
+  /** Whether sessions expose {@link DecodingSessionV1.kvCache}. */
+  readonly kvCache?: boolean;
 }
 
 /**
@@ -151,6 +187,8 @@ export interface VisionLanguageModelV1 {
   readonly modelId: string;
   readonly family: ModelFamilyV1;
   readonly capabilities: ModelCapabilities;
+  /** Rotary embedding of the decoder, when it uses one (needed to re-bind copied keys). */
+  readonly rope?: RopeDescriptionV1;
   readonly tokenizer: TokenizerV1;
   readonly vocabSize: number;
   /** Token ids that end generation. */

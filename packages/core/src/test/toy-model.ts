@@ -156,7 +156,8 @@ export function createToyModel(settings: ToyModelSettings = {}): VisionLanguageM
     provider: 'toy',
     modelId: `toy-${seed}`,
     family,
-    capabilities: attentionOn ? { attention: true } : { attention: false, attentionUnavailableReason: 'the toy model was built without attention' },
+    capabilities: attentionOn ? { attention: true, kvCache: true } : { attention: false, attentionUnavailableReason: 'the toy model was built without attention', kvCache: true },
+    rope: { theta: 10000, headDim: 2, rotaryDim: 2, layout: 'half' },
     tokenizer,
     vocabSize: TOY_VOCAB,
     eosTokenIds: [TOY_EOS_TOKEN],
@@ -187,6 +188,23 @@ export function createToyModel(settings: ToyModelSettings = {}): VisionLanguageM
       return {
         get length() {
           return cache.length;
+        },
+        // One layer, one head; an entry's "key" is (code, position), rotated keys are stored back rounded.
+        kvCache: {
+          layers: 1,
+          kvHeads: 1,
+          headDim: 2,
+          appendCopies(sources, transformKeys) {
+            const keys = new Float32Array(sources.length * 2);
+            sources.forEach((s, i) => {
+              const entry = cache[s];
+              if (entry === undefined) throw new Error(`toy model: no cache entry ${s}`);
+              keys[2 * i] = Math.floor(entry / 4096);
+              keys[2 * i + 1] = entry % 4096;
+            });
+            transformKeys?.(0, keys);
+            for (let i = 0; i < sources.length; i++) cache.push(Math.round(keys[2 * i]!) * 4096 + (Math.round(keys[2 * i + 1]!) & 4095));
+          },
         },
         async step(input: StepInput): Promise<StepOutput> {
           if (disposed) throw new Error('session disposed');

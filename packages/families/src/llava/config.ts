@@ -11,6 +11,9 @@ export interface LlavaModelConfig {
   readonly headDim: number;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
+  readonly ropeTheta: number;
+  /** Share of each head's dimensions that are rotated (1 unless partial rotary). */
+  readonly partialRotaryFactor: number;
 }
 
 /** Model types handled by the LLaVA family. */
@@ -37,5 +40,7 @@ export function readLlavaConfig(config: Record<string, unknown>, generationConfi
     headDim: typeof pick('head_dim') === 'number' ? (pick('head_dim') as number) : hiddenSize / heads,
     vocabSize: need('vocab_size'),
     eosTokenIds: (Array.isArray(eos) ? eos : [eos]).filter((v): v is number => typeof v === 'number'),
+    ropeTheta: typeof pick('rope_theta') === 'number' ? (pick('rope_theta') as number) : 10000,
+    partialRotaryFactor: typeof pick('partial_rotary_factor') === 'number' ? (pick('partial_rotary_factor') as number) : 1,
   };
 }
