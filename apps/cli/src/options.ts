@@ -11,6 +11,11 @@ export interface RunOptions {
   readonly selector: 'ads';
   readonly decoder: 'input' | 'kv-copy' | 'kv-rebind';
   readonly kvDelimiters: boolean;
+  /** Insert right after the prompt (undefined: the model family's official behaviour). */
+  readonly insertAfterPrompt: boolean | undefined;
+  /** Exclude patches chosen earlier (undefined: the family's official behaviour). */
+  readonly excludeSelected: boolean | undefined;
+  readonly demoImages: readonly string[];
   readonly k: number | undefined;
   readonly signal: 'newline' | { readonly tokenIds: readonly number[] } | undefined;
   readonly every: number;
@@ -41,6 +46,11 @@ const RUN_SPEC = {
   selector: { type: 'string' },
   decoder: { type: 'string' },
   'no-kv-delimiters': { type: 'boolean' },
+  'insert-after-prompt': { type: 'boolean' },
+  'no-insert-after-prompt': { type: 'boolean' },
+  'exclude-selected': { type: 'boolean' },
+  'no-exclude-selected': { type: 'boolean' },
+  'demo-image': { type: 'string', multiple: true },
   k: { type: 'string' },
   signal: { type: 'string' },
   'signal-token-ids': { type: 'string' },
@@ -76,7 +86,9 @@ Without --model, runs the embedded demo model (tiny, random weights) on its demo
 
 Input
   --model <dir|hub id>        model folder (onnx-community layout) or hub id, e.g. onnx-community/Qwen2-VL-2B-Instruct
-  --image <file>              PNG or JPEG image
+  --image <file>              PNG or JPEG image (the query image)
+  --demo-image <file>         an extra image for one-shot demonstrations, referred to in the prompt as
+                              <region image=2 rows=A-B cols=C-D> (repeatable; numbered after --image)
   --question, -q <text>       question; formatted with the model's chat template
   --raw-prompt-file <file>    an already chat-formatted prompt with one image placeholder (instead of --question)
   --backend onnx|transformers run on onnxruntime-node (default) or through transformers.js
@@ -97,6 +109,10 @@ ICoT
   --max-insertions <n>        most insertions per answer (default 3)
   --no-insertions             plain decoding (same as --max-insertions 0)
   --patch-layout grid|source  positions of inserted patches: official square grid (default) or source layout
+  --insert-after-prompt       also insert right after the prompt, before any text
+  --no-insert-after-prompt    (default: the model family's official behaviour; on for Chameleon)
+  --exclude-selected          never select a patch twice in one answer
+  --no-exclude-selected       (default: the family's official behaviour; on for Chameleon)
   --attention-layers <which>  layers averaged for ADS: all (default), last:N, or a list like 0,5,11
 
 Decoding
@@ -114,6 +130,14 @@ Output
   --report <file.html>        write a self-contained HTML page with each step's patches drawn on the image
   --quiet                     no progress or banner on stderr
 `;
+
+/** A --flag / --no-flag pair: true, false, or undefined when neither is given. */
+function pair(values: Record<string, unknown>, name: string): boolean | undefined {
+  const on = values[name] === true;
+  const off = values[`no-${name}`] === true;
+  if (on && off) throw new OptionError(`--${name} and --no-${name} cannot be used together.`);
+  return on ? true : off ? false : undefined;
+}
 
 function integer(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -138,7 +162,7 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
 
 /** Parse `icot run` arguments; throws {@link OptionError} for unknown flags and bad values. Returns undefined for --help. */
 export function parseRunOptions(args: readonly string[]): RunOptions | undefined {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args: [...args], options: RUN_SPEC, strict: true, allowPositionals: false }));
   } catch (error) {
@@ -191,6 +215,9 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
     selector: oneOf('selector', str('selector'), ['ads'] as const, 'ads'),
     decoder: oneOf('decoder', str('decoder'), ['input', 'kv-copy', 'kv-rebind'] as const, 'input'),
     kvDelimiters: values['no-kv-delimiters'] !== true,
+    insertAfterPrompt: pair(values, 'insert-after-prompt'),
+    excludeSelected: pair(values, 'exclude-selected'),
+    demoImages: (values['demo-image'] as unknown as string[] | undefined) ?? [],
     k: integer('k', str('k'), 1),
     signal,
     every: integer('every', str('every'), 1) ?? 2,

@@ -84,13 +84,15 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   });
   try {
     const image = await model.encodeImage(rgb, io.signal ? { signal: io.signal } : {});
+    const demos = [];
+    for (const path of options.demoImages) demos.push(await model.encodeImage(await readImageFile(path), io.signal ? { signal: io.signal } : {}));
     note(
       `icot: ${model.family.name} on ${model.provider}; image ${rgb.width}x${rgb.height} -> ${image.grid.rows}x${image.grid.cols} patches`,
     );
     const prompt: PromptInput =
       rawPrompt !== undefined
-        ? { text: rawPrompt, images: [image] }
-        : { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question! }] }], images: [image] };
+        ? { text: rawPrompt, images: [image, ...demos] }
+        : { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question! }] }], images: [image, ...demos] };
     const tokenTexts: string[] = [];
     let result: ICoTResult | undefined;
     const stream = streamICoT({
@@ -101,7 +103,8 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         options.decoder === 'input'
           ? createInputInsertionDecoder({ layout: options.patchLayout })
           : createKvInsertionDecoder({ mode: options.decoder === 'kv-copy' ? 'copy' : 'rebind', delimiters: options.kvDelimiters, layout: options.patchLayout }),
-      trigger: createSignalTrigger({ signal, every: options.every }),
+      trigger: createSignalTrigger({ signal, every: options.every, afterPrompt: options.insertAfterPrompt ?? model.family.defaults.insertAfterPrompt }),
+      ...(options.excludeSelected !== undefined ? { excludeSelected: options.excludeSelected } : {}),
       ...(options.k !== undefined ? { k: options.k } : {}),
       maxInsertions: options.maxInsertions,
       maxNewTokens: options.maxNewTokens,

@@ -116,6 +116,52 @@ describe('icot run', () => {
   });
 });
 
+describe('icot run on a Chameleon-class model', () => {
+  const chameleon = loadOracle('tiny-chameleon');
+  const args = async () => {
+    const file = join(dir, 'chameleon-prompt.txt');
+    await writeFile(file, chameleon.prompt_text);
+    return [
+      'run', '--model', fixturePath('tiny-chameleon'), '--image', fixturePath('tiny-chameleon', 'image.png'), '--raw-prompt-file', file,
+      '--signal-token-ids', chameleon.signal_token_ids.join(','), '--every', String(chameleon.every), '--max-insertions', String(chameleon.max_insertions),
+      '--k', String(chameleon.k), '--max-new-tokens', String(chameleon.max_new_tokens), '--greedy', '--insert-after-prompt', '--exclude-selected', '--json',
+    ];
+  };
+
+  it('reproduces the reference tokens and selections, step -1 for the insertion after the prompt', async () => {
+    const { code, stdout } = await icot(...(await args()));
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.family).toBe('chameleon');
+    expect(result.tokens).toEqual(chameleon.tokens);
+    expect(result.insertions.map((i: { step: number }) => i.step)).toEqual(chameleon.events.map((e) => e.step));
+    expect(result.insertions.map((i: { selected: number[] }) => i.selected)).toEqual(chameleon.events.map((e) => e.selected));
+  });
+
+  it('uses the family defaults (after-prompt insertion, exclusion) and lets flags switch them off', async () => {
+    const base = (await args()).filter((a) => a !== '--insert-after-prompt' && a !== '--exclude-selected');
+    const defaults = JSON.parse((await icot(...base)).stdout);
+    expect(defaults.tokens).toEqual(chameleon.tokens);
+    const off = JSON.parse((await icot(...base, '--no-insert-after-prompt', '--no-exclude-selected')).stdout);
+    expect(off.insertions[0].step).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reproduces plain greedy decoding with insertions off', async () => {
+    const { stdout } = await icot(...(await args()), '--no-insertions');
+    expect(JSON.parse(stdout).tokens).toEqual(chameleon.plain_greedy_tokens);
+  });
+
+  it('takes a demo image referred to by the region syntax', async () => {
+    const file = join(dir, 'demo-prompt.txt');
+    await writeFile(file, `Look at <region image=2 rows=0-3 cols=0-3>: a red square.\n${chameleon.prompt_text}`);
+    const a = await args();
+    a[a.indexOf('--raw-prompt-file') + 1] = file;
+    const { code, stdout } = await icot(...a, '--demo-image', fixturePath('tiny-chameleon', 'image.png'));
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).insertions.length).toBeGreaterThan(0);
+  });
+});
+
 describe('icot run: bad input exits 2 with a clear message and no stack trace', () => {
   const expectUsageError = (r: { code: number; stderr: string }, pattern: RegExp) => {
     expect(r.code).toBe(2);

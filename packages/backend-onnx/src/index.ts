@@ -7,6 +7,7 @@
 export { loadOnnxModel, downloadOnnxModel, SUPPORTED_MODEL_TYPES, type LoadOnnxModelOptions } from './load.js';
 export { OnnxEmbeddingsModel, EMBEDDINGS_MODEL_GRAPHS, type EmbeddingsFamilyParts, type OnnxModelSettings, type VisionOutput } from './embeddings-model.js';
 export { loadDecoderGraph, type DecoderGraphSettings } from './decoder-graph.js';
+export { OnnxTokenModel, TOKEN_MODEL_GRAPHS } from './token-model.js';
 export { llavaParts, qwen2VlParts, EMBEDDINGS_FAMILIES } from './families.js';
 export { FeatureImage } from '@icot/families';
 export { openModelFolder, onnxFileName, parseDtype, ONNX_DTYPE_SUFFIXES, type ModelFolder, type OnnxDtype, type OnnxDtypeSetting } from './model-folder.js';

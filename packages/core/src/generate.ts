@@ -32,7 +32,7 @@ export interface ICoTOptions {
   /** Most generated tokens (default 128). */
   readonly maxNewTokens?: number;
   readonly sampling?: SamplingOptions;
-  /** Index of the query image among the prompt's images (default: the last). */
+  /** Index of the query image among the prompt's images (default: the last whole image). */
   readonly queryImage?: number;
   readonly signal?: AbortSignal;
 }
@@ -130,10 +130,10 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
   const started = performance.now();
   const prompt = isPrepared(options.prompt) ? options.prompt : await model.preparePrompt(options.prompt);
   const prepareMs = performance.now() - started;
-  const queryIndex = options.queryImage ?? prompt.images.length - 1;
+  const queryIndex = options.queryImage ?? prompt.images.map((image) => !image.region).lastIndexOf(true);
   const query = prompt.images[queryIndex];
   if (!query) {
-    if (prompt.images.length === 0)
+    if (prompt.images.every((image) => image.region))
       throw new PromptError('The prompt has no image; ICoT selects patches from the query image.', {
         hint: `Put one image placeholder (${family.imagePlaceholder}) in the prompt and pass the image.`,
       });

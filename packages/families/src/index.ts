@@ -18,5 +18,8 @@ export { clipRegion, preprocessClipImage, readClipPreprocessorConfig, type ClipP
 export { createLlavaFamily } from './llava/family.js';
 export { readLlavaConfig, LLAVA_MODEL_TYPES, type LlavaModelConfig } from './llava/config.js';
 export { FeatureImage } from './feature-image.js';
-export { preparePromptWithFamily } from './prompt.js';
+export { preparePromptWithFamily, REGION_PATTERN } from './prompt.js';
 export { llavaRope, qwen2VlRope } from './rope.js';
+export { TokenImage } from './token-image.js';
+export { chameleonRope, createChameleonFamily } from './chameleon/family.js';
+export { CHAMELEON_MODEL_TYPES, readChameleonConfig, type ChameleonModelConfig } from './chameleon/config.js';

@@ -35,6 +35,11 @@ export interface EncodedImage {
   readonly size: { readonly width: number; readonly height: number };
   /** Pixel rectangle of patch `index` in the original image. */
   patchBox(index: number): Box;
+  /**
+   * The sub-image of grid rows `[rows[0], rows[1]]` and columns `[cols[0], cols[1]]` (inclusive),
+   * for prompts that show a region of an image (e.g. in one-shot demonstrations).
+   */
+  crop?(rows: readonly [number, number], cols: readonly [number, number]): EncodedImage;
 }
 
 /**
@@ -60,6 +65,8 @@ export interface PromptImage {
   readonly image: EncodedImage;
   /** Index of the image's first token in the prompt sequence (and in the KV cache). */
   readonly start: number;
+  /** A region of an image written with the region syntax, not a whole image (never the query image). */
+  readonly region?: boolean;
 }
 
 /** A tokenized prompt with its images encoded and its positions computed, ready to prefill. */

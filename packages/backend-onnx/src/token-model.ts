@@ -1,0 +1,135 @@
+import { join } from 'node:path';
+import {
+  IcotError,
+  ModelConfigError,
+  throwIfAborted,
+  type ChatMessage,
+  type DecodingSessionV1,
+  type InputSegment,
+  type ModelCapabilities,
+  type ModelFamilyV1,
+  type PreparedPrompt,
+  type PromptInput,
+  type RgbImage,
+  type RopeDescriptionV1,
+  type VisionLanguageModelV1,
+} from '@icot/core';
+import {
+  chameleonRope,
+  clipRegion,
+  createChameleonFamily,
+  preparePromptWithFamily,
+  preprocessClipImage,
+  readChameleonConfig,
+  readClipPreprocessorConfig,
+  TokenImage,
+  type ChameleonModelConfig,
+  type ClipPreprocessorConfig,
+} from '@icot/families';
+import { defaultTensorFactory, floatTensor, inputSpecs, OnnxDecodingSession, type DecoderGraph, type OrtSession, type SegmentEncoder } from '@icot/onnx-decoding';
+import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
+import { loadDecoderGraph } from './decoder-graph.js';
+import type { OnnxModelSettings } from './embeddings-model.js';
+import type { ModelFolder } from './model-folder.js';
+import { createOrtSession } from './ort-io.js';
+
+/** The graphs of a unified discrete-token export: VQ image tokenizer and a decoder over token ids. */
+export const TOKEN_MODEL_GRAPHS = ['image_tokenizer', 'decoder_model_merged'] as const;
+
+/**
+ * A unified discrete-token vision-language model (Chameleon class) on ONNX Runtime: images become
+ * VQ token ids in the text vocabulary (`image_tokenizer.onnx`), the decoder takes `input_ids`, and
+ * ICoT inserts the selected patches' token ids.
+ */
+export class OnnxTokenModel implements VisionLanguageModelV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly provider = 'onnx';
+  readonly family: ModelFamilyV1;
+  readonly capabilities: ModelCapabilities;
+  readonly rope: RopeDescriptionV1;
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+
+  private constructor(
+    readonly modelId: string,
+    readonly tokenizer: HfTokenizer,
+    readonly config: ChameleonModelConfig,
+    private readonly preprocessor: ClipPreprocessorConfig,
+    private readonly imageTokenizer: OrtSession,
+    readonly decoder: DecoderGraph,
+    private readonly prefillChunkSize: number,
+  ) {
+    this.family = createChameleonFamily(config, tokenizer.idToToken(config.imageTokenId) ?? '<image>');
+    this.capabilities = decoder.tapOutputs
+      ? { attention: true, kvCache: true }
+      : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+    this.rope = chameleonRope(config);
+    this.vocabSize = config.vocabSize;
+    this.eosTokenIds = config.eosTokenIds;
+  }
+
+  /** Load a Chameleon-class model from an opened model folder. */
+  static async load(folder: ModelFolder, settings: OnnxModelSettings = {}): Promise<OnnxTokenModel> {
+    const config = readChameleonConfig(folder.config, folder.generationConfig);
+    const preprocessor = readClipPreprocessorConfig(folder.preprocessorConfig);
+    const onnxDir = join(folder.path, 'onnx');
+    const label = (g: string): string => `onnx/${folder.graphs[g]!.split(/[\\/]/).pop()}`;
+    const [tokenizer, imageTokenizer, decoder] = await Promise.all([
+      loadTokenizer(folder.path),
+      createOrtSession(folder.graphs['image_tokenizer']!, label('image_tokenizer'), onnxDir, settings),
+      loadDecoderGraph(folder.graphs['decoder_model_merged']!, label('decoder_model_merged'), onnxDir, { numKeyValueHeads: config.numKeyValueHeads, headDim: config.headDim }, settings),
+    ]);
+    if (decoder.mainInput !== 'input_ids')
+      throw new ModelConfigError(`${label('decoder_model_merged')} takes ${decoder.mainInput}; a Chameleon-class decoder takes input_ids.`);
+    return new OnnxTokenModel(folder.path, tokenizer, config, preprocessor, imageTokenizer, decoder, settings.prefillChunkSize ?? 512);
+  }
+
+  async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<TokenImage> {
+    throwIfAborted(options.signal);
+    const pixels = preprocessClipImage(image, this.preprocessor);
+    const type = inputSpecs(this.imageTokenizer).get('pixel_values')?.type ?? 'float32';
+    const out = await this.imageTokenizer.run({ pixel_values: floatTensor(defaultTensorFactory, type, pixels.pixelValues, pixels.dims) });
+    const tokens = out[this.imageTokenizer.outputNames[0]!]!;
+    const ids = Int32Array.from(tokens.data as BigInt64Array, (v) => Number(v));
+    const side = Math.round(Math.sqrt(ids.length));
+    if (side * side !== ids.length)
+      throw new ModelConfigError(`The image tokenizer returned ${ids.length} tokens, which is not a square grid.`);
+    return new TokenImage(ids, { rows: side, cols: side }, { width: image.width, height: image.height }, clipRegion(image.width, image.height, this.preprocessor));
+  }
+
+  async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {
+    return preparePromptWithFamily(this.family, this.tokenizer, (messages) => this.formatChat(messages), input);
+  }
+
+  /** The model's chat template, or (Chameleon ships none) the message contents joined with image placeholders. */
+  private formatChat(messages: readonly ChatMessage[]): string {
+    if (this.tokenizer.hasChatTemplate) return this.tokenizer.applyChatTemplate(messages);
+    return messages
+      .map((m) => (typeof m.content === 'string' ? m.content : m.content.map((c) => (c.type === 'image' ? this.family.imagePlaceholder : c.text)).join('')))
+      .join('\n');
+  }
+
+  /** The decoder input of a step: token ids, image patches as their token ids. */
+  private readonly encodeSegments: SegmentEncoder = async (segments: readonly InputSegment[], length: number) => {
+    const ids = new BigInt64Array(length);
+    let i = 0;
+    for (const s of segments) {
+      if (s.type === 'tokens') for (const id of s.ids) ids[i++] = BigInt(id);
+      else {
+        if (!(s.image instanceof TokenImage)) throw new IcotError('internal', 'The image segment was not encoded by this model; use model.encodeImage().');
+        const tokens = s.image.tokenIds;
+        if (s.patches) for (const p of s.patches) ids[i++] = BigInt(tokens[p]!);
+        else for (const t of tokens) ids[i++] = BigInt(t);
+      }
+    }
+    return defaultTensorFactory('int64', ids, [1, length]);
+  };
+
+  createSession(): DecodingSessionV1 {
+    return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.modelId, this.prefillChunkSize);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.imageTokenizer.release(), this.decoder.session.release()]);
+  }
+}
