@@ -16,7 +16,7 @@ import {
 import { FeatureImage, preparePromptWithFamily } from '@icot/families';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
 import { loadDecoderGraph } from './decoder-graph.js';
-import { defaultTensorFactory, embeddingsSegmentEncoder, int64Tensor, OnnxDecodingSession, readFloat, type AttentionLayerSetting, type DecoderGraph, type OrtSession } from '@icot/onnx-decoding';
+import { decoderCapabilities, defaultTensorFactory, embeddingsSegmentEncoder, int64Tensor, OnnxDecodingSession, readFloat, type AttentionLayerSetting, type DecoderGraph, type OrtSession } from '@icot/onnx-decoding';
 import type { ModelFolder } from './model-folder.js';
 import { createOrtSession, type OrtSettings } from './ort-io.js';
 
@@ -84,9 +84,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     private readonly prefillChunkSize: number,
   ) {
     this.family = parts.family;
-    this.capabilities = decoder.tapOutputs
-      ? { attention: true, kvCache: true }
-      : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+    this.capabilities = decoderCapabilities(decoder);
     this.rope = parts.rope;
     this.vocabSize = parts.vocabSize;
     this.eosTokenIds = parts.eosTokenIds;

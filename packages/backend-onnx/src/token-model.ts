@@ -26,7 +26,7 @@ import {
   type ChameleonModelConfig,
   type ClipPreprocessorConfig,
 } from '@icot/families';
-import { defaultTensorFactory, floatTensor, inputSpecs, OnnxDecodingSession, type DecoderGraph, type OrtSession, type SegmentEncoder } from '@icot/onnx-decoding';
+import { decoderCapabilities, defaultTensorFactory, floatTensor, inputSpecs, OnnxDecodingSession, type DecoderGraph, type OrtSession, type SegmentEncoder } from '@icot/onnx-decoding';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
 import { loadDecoderGraph } from './decoder-graph.js';
 import type { OnnxModelSettings } from './embeddings-model.js';
@@ -60,9 +60,7 @@ export class OnnxTokenModel implements VisionLanguageModelV1 {
     private readonly prefillChunkSize: number,
   ) {
     this.family = createChameleonFamily(config, tokenizer.idToToken(config.imageTokenId) ?? '<image>');
-    this.capabilities = decoder.tapOutputs
-      ? { attention: true, kvCache: true }
-      : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+    this.capabilities = decoderCapabilities(decoder);
     this.rope = chameleonRope(config);
     this.vocabSize = config.vocabSize;
     this.eosTokenIds = config.eosTokenIds;

@@ -4,7 +4,7 @@ import { createSignalTrigger, generateICoT, PromptError, type VisionLanguageMode
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
-import { TokenImage } from '@icot/families';
+import { type TokenImage } from '@icot/families';
 import { decodeImage } from '@icot/image';
 import { describeDecoderConformance, describeModelConformance, fixturePath, loadOracle } from '@icot/testing';
 import { loadOnnxModel } from '../src/index.js';

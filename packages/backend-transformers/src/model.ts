@@ -32,6 +32,7 @@ import {
   readQwen2VlConfig,
 } from '@icot/families';
 import {
+  decoderCapabilities,
   describeDecoder,
   embeddingsSegmentEncoder,
   OnnxDecodingSession,
@@ -208,9 +209,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
     this.vocabSize = facts.vocabSize;
     this.eosTokenIds = facts.eosTokenIds;
     this.tokenizer = tokenizerAdapter(hfProcessor.tokenizer);
-    this.capabilities = decoder.tapOutputs
-      ? { attention: true, kvCache: true }
-      : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+    this.capabilities = decoderCapabilities(decoder);
     this.rope = facts.rope;
     this.loadedFrom = loadedFrom;
   }

@@ -5,23 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { createRandom } from '@icot/core';
 import { encodeModel, encodeValueInfo, OnnxDataType, parseOnnxModel } from '@icot/onnx-proto';
-import { normal, writeTinyLlava, writeTinyQwen2Vl, type TinyModelInfo, type TinyModelSettings } from '@icot/testing';
+import { normal, TINY_MODEL_VARIANTS, writeTinyQwen2Vl, type TinyModelInfo } from '@icot/testing';
 import { findAttentionSites, SUPPORTED_ATTENTION_SHAPES, tapAttention } from './attention-tap.js';
 
-interface Variant {
-  readonly name: string;
-  readonly shape: string;
-  readonly write: (dir: string, settings: TinyModelSettings) => Promise<TinyModelInfo>;
-  readonly settings: TinyModelSettings;
-}
-
-// Every decoder attention shape the tap reads, on tiny models built in TypeScript.
-const VARIANTS: readonly Variant[] = [
-  { name: '(a) Qwen2-VL-style, plain Softmax attention', shape: 'softmax', write: writeTinyQwen2Vl, settings: { attention: 'softmax', layers: 3, heads: 4, kvHeads: 2, seed: 11 } },
-  { name: '(b) Qwen2-VL-style, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyQwen2Vl, settings: { attention: 'group-query-attention', layers: 3, heads: 4, kvHeads: 2, seed: 12 } },
-  { name: '(c) Qwen2-VL-style, MultiHeadAttention', shape: 'multi-head-attention', write: writeTinyQwen2Vl, settings: { attention: 'multi-head-attention', layers: 2, heads: 4, kvHeads: 4, seed: 13 } },
-  { name: '(d) LLaVA-style, 1-D positions, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyLlava, settings: { attention: 'group-query-attention', layers: 2, heads: 8, kvHeads: 2, hidden: 128, seed: 14 } },
-];
+const VARIANTS = TINY_MODEL_VARIANTS;
 
 const root = await mkdtemp(join(tmpdir(), 'icot-tap-'));
 afterAll(() => rm(root, { recursive: true, force: true }));

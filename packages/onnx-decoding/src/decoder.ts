@@ -1,4 +1,4 @@
-import { ModelConfigError, ModelFilesError } from '@icot/core';
+import { ModelConfigError, ModelFilesError, type ModelCapabilities } from '@icot/core';
 import { parseOnnxModel, type OnnxModelInfo } from '@icot/onnx-proto';
 import { findAttentionSites, tapAttention, type AttentionGraphShape } from './attention-tap.js';
 import { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';
@@ -105,4 +105,11 @@ export function describeDecoder(prepared: PreparedDecoder, session: OrtSession, 
     headDim: typeof past.shape[3] === 'number' ? past.shape[3] : hints.headDim,
     positionRank: specs.get('position_ids')?.shape.length ?? 0,
   };
+}
+
+/** What a model driven through this decoder can do: attention when tapped, and KV-cache access. */
+export function decoderCapabilities(decoder: DecoderGraph): ModelCapabilities {
+  return decoder.tapOutputs
+    ? { attention: true, kvCache: true }
+    : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
 }

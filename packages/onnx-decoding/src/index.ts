@@ -14,7 +14,7 @@ export {
   type AttentionSites,
   type TappedModel,
 } from './attention-tap.js';
-export { describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints, type PreparedDecoder } from './decoder.js';
+export { decoderCapabilities, describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints, type PreparedDecoder } from './decoder.js';
 export { OnnxDecodingSession, type SegmentEncoder } from './decoding-session.js';
 export { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';
 export {

@@ -11,5 +11,5 @@ export { FIXTURES_DIR, fixturePath, loadOracle, loadReferencePixels, type Fixtur
 export { addExternalDataReference, copyModel, moveWeightsToExternalData, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';
 export { GraphBuilder, normal, FLOAT, INT32, INT64, type OpOptions } from './models/graph-builder.js';
 export { buildDecoder, type AttentionKind, type DecoderSpec } from './models/decoder.js';
-export { writeTinyLlava, writeTinyQwen2Vl, type TinyModelInfo, type TinyModelSettings } from './models/vlm-folders.js';
+export { TINY_MODEL_VARIANTS, writeTinyLlava, writeTinyQwen2Vl, type TinyModelInfo, type TinyModelSettings, type TinyModelVariant } from './models/vlm-folders.js';
 export { chatMlTemplate, tokenizerFiles, type GeneratedTokenizer } from './models/tokenizer-files.js';

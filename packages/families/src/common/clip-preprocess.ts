@@ -1,4 +1,5 @@
-import { ModelConfigError, type RgbImage } from '@icot/core';
+import type { RgbImage } from '@icot/core';
+import { pilResampleFilter } from './resample.js';
 import { centerCrop, resizeImage, type ResampleFilter } from '@icot/image';
 
 /** Settings of CLIP-style preprocessing (resize shortest edge, center crop, rescale, normalize). */
@@ -15,8 +16,6 @@ export interface ClipPreprocessorConfig {
   readonly doNormalize: boolean;
 }
 
-const PIL_FILTERS: Record<number, ResampleFilter> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
-
 /** Read a CLIPImageProcessor-style `preprocessor_config.json` (also Chameleon's). */
 export function readClipPreprocessorConfig(json: Record<string, unknown>): ClipPreprocessorConfig {
   const size = json['size'] as Record<string, number> | number | undefined;
@@ -25,8 +24,7 @@ export function readClipPreprocessorConfig(json: Record<string, unknown>): ClipP
     const v = json[key];
     return Array.isArray(v) && v.length === 3 ? (v as [number, number, number]) : typeof v === 'number' ? [v, v, v] : fallback;
   };
-  const resample = PIL_FILTERS[typeof json['resample'] === 'number' ? (json['resample'] as number) : 3];
-  if (!resample) throw new ModelConfigError(`preprocessor_config.json asks for resample=${String(json['resample'])}, which is not supported.`);
+  const resample = pilResampleFilter(typeof json['resample'] === 'number' ? (json['resample'] as number) : 3);
   return {
     shortestEdge: typeof size === 'number' ? size : size?.['shortest_edge'],
     crop: typeof crop === 'number' ? { width: crop, height: crop } : crop ? { width: crop['width']!, height: crop['height']! } : undefined,

@@ -1,4 +1,5 @@
-import { ImageError, ModelConfigError, type RgbImage } from '@icot/core';
+import { ImageError, type RgbImage } from '@icot/core';
+import { pilResampleFilter } from '../common/resample.js';
 import { resizeImage } from '@icot/image';
 
 /** Qwen2-VL image processor settings (`preprocessor_config.json`). */
@@ -83,8 +84,6 @@ export interface Qwen2VlPixels {
   readonly resized: { readonly width: number; readonly height: number };
 }
 
-const PIL_FILTERS: Record<number, 'nearest' | 'bilinear' | 'bicubic' | 'lanczos'> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic' };
-
 /**
  * Qwen2-VL image preprocessing as the Hugging Face image processor does it: smart resize to
  * multiples of patch x merge within [min, max] pixels (bicubic), rescale, normalize, and
@@ -99,9 +98,7 @@ export function preprocessQwen2VlImage(image: RgbImage, config: Qwen2VlPreproces
   if (config.doResize) {
     const target = smartResize(image.height, image.width, factor, config.minPixels, config.maxPixels);
     if (target.width !== image.width || target.height !== image.height) {
-      const filter = PIL_FILTERS[config.resample];
-      if (!filter) throw new ModelConfigError(`preprocessor_config.json asks for resample=${config.resample}, which is not supported.`);
-      resized = resizeImage(image, target.width, target.height, filter);
+      resized = resizeImage(image, target.width, target.height, pilResampleFilter(config.resample));
     }
   }
   const { width, height } = resized;

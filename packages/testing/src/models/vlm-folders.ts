@@ -222,3 +222,20 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
     promptText: `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\n${QUESTION}<|im_end|>\n<|im_start|>assistant\n`,
   };
 }
+
+/** A tiny model configuration that exercises one decoder attention shape. */
+export interface TinyModelVariant {
+  readonly name: string;
+  /** The attention shape the backend's tap should find. */
+  readonly shape: 'softmax' | 'group-query-attention' | 'multi-head-attention';
+  readonly write: (dir: string, settings: TinyModelSettings) => Promise<TinyModelInfo>;
+  readonly settings: TinyModelSettings;
+}
+
+/** Every decoder attention shape the tap reads: (a)-(c) Qwen2-VL-style, (d) LLaVA-style. */
+export const TINY_MODEL_VARIANTS: readonly TinyModelVariant[] = [
+  { name: '(a) Qwen2-VL-style, plain Softmax attention', shape: 'softmax', write: writeTinyQwen2Vl, settings: { attention: 'softmax', layers: 3, heads: 4, kvHeads: 2, seed: 11 } },
+  { name: '(b) Qwen2-VL-style, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyQwen2Vl, settings: { attention: 'group-query-attention', layers: 3, heads: 4, kvHeads: 2, seed: 12 } },
+  { name: '(c) Qwen2-VL-style, MultiHeadAttention', shape: 'multi-head-attention', write: writeTinyQwen2Vl, settings: { attention: 'multi-head-attention', layers: 2, heads: 4, kvHeads: 4, seed: 13 } },
+  { name: '(d) LLaVA-style, 1-D positions, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyLlava, settings: { attention: 'group-query-attention', layers: 2, heads: 8, kvHeads: 2, hidden: 128, seed: 14 } },
+];
