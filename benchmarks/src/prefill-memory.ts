@@ -5,6 +5,7 @@
  * variant; `prefillMemory()` runs all of them as child processes.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -35,6 +36,20 @@ function graph(variant: Variant, spec: DecoderSpec): Uint8Array {
   return appendToGraph(model, { outputs: sites.nodes.map((n) => encodeValueInfo(n.outputs[0]!, OnnxDataType.FLOAT)) });
 }
 
+/**
+ * Peak resident memory of this process in kB: VmHWM from /proc (reset by exec, unlike getrusage's
+ * maxrss, which a child inherits from a large parent on Linux), else maxrss.
+ */
+function peakKb(): number {
+  try {
+    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]);
+  } catch {
+    /* not Linux */
+  }
+  return peakKb();
+}
+
 async function measure(variant: Variant, attention: AttentionKind, tokens: number): Promise<void> {
   const spec = memorySpec(attention);
   let extra = 0;
@@ -43,7 +58,7 @@ async function measure(variant: Variant, attention: AttentionKind, tokens: numbe
     const session = await ort.InferenceSession.create(graph(variant, spec));
     const feeds = decoderFeeds(spec, tokens);
     global.gc?.();
-    before = process.resourceUsage().maxRSS;
+    before = peakKb();
     const out = await session.run(feeds);
     for (const [name, t] of Object.entries(out)) if (!name.startsWith('present.') && name !== 'logits') extra += (t.data as Float32Array).byteLength;
   } else {
@@ -56,12 +71,12 @@ async function measure(variant: Variant, attention: AttentionKind, tokens: numbe
     const session = new OnnxDecodingSession(decoder, async () => embeds, 'bench');
     const positions = sequentialPositions(3, 0, tokens);
     global.gc?.();
-    before = process.resourceUsage().maxRSS;
+    before = peakKb();
     const out = await session.step({ segments: [{ type: 'tokens', ids: new Array<number>(tokens).fill(0) }], positions, attention: variant === 'tapped' });
     extra = out.attention ? decoder.tapOutputs!.length * out.attention.byteLength : 0;
     await rm(dir, { recursive: true, force: true });
   }
-  const after = process.resourceUsage().maxRSS;
+  const after = peakKb();
   process.stdout.write(JSON.stringify({ variant, peakKb: after, prefillGrowthKb: after - before, extraOutputBytes: extra }));
 }
 

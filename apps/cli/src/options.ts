@@ -8,7 +8,7 @@ export interface RunOptions {
   readonly image: string | undefined;
   readonly question: string | undefined;
   readonly rawPromptFile: string | undefined;
-  readonly selector: 'ads';
+  readonly selector: 'ads' | 'random';
   readonly decoder: 'input' | 'kv-copy' | 'kv-rebind';
   readonly kvDelimiters: boolean;
   /** Insert right after the prompt (undefined: the model family's official behaviour). */
@@ -97,7 +97,8 @@ Input
   --offline                   never use the network (hub ids must be cached)
 
 ICoT
-  --selector ads              patch selector (default ads: attention-driven selection)
+  --selector ads|random       patch selector: ads (default, attention-driven selection) or random
+                              (the ablation baseline; seeded by --seed; needs no attention)
   --decoder <name>            insertion decoder: input (default; input-end insertion, the paper's),
                               kv-copy (append the patches' cached K/V unchanged, the paper's ablation)
                               or kv-rebind (the same with keys rotated to their new positions)
@@ -212,7 +213,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
     image: str('image'),
     question: str('question'),
     rawPromptFile: str('raw-prompt-file'),
-    selector: oneOf('selector', str('selector'), ['ads'] as const, 'ads'),
+    selector: oneOf('selector', str('selector'), ['ads', 'random'] as const, 'ads'),
     decoder: oneOf('decoder', str('decoder'), ['input', 'kv-copy', 'kv-rebind'] as const, 'input'),
     kvDelimiters: values['no-kv-delimiters'] !== true,
     insertAfterPrompt: pair(values, 'insert-after-prompt'),

@@ -11,6 +11,7 @@ import {
 } from '@icot/core';
 import { loadOnnxModel, parseDtype } from '@icot/backend-onnx';
 import { createAdsSelector } from '@icot/selector-ads';
+import { createRandomSelector } from '@icot/selector-random';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
 import { readImageFile } from '@icot/image';
@@ -98,7 +99,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
     const stream = streamICoT({
       model,
       prompt,
-      selector: createAdsSelector(),
+      selector: options.selector === 'random' ? createRandomSelector() : createAdsSelector(),
       decoder:
         options.decoder === 'input'
           ? createInputInsertionDecoder({ layout: options.patchLayout })

@@ -203,6 +203,17 @@ describe('icot run: bad input exits 2 with a clear message and no stack trace', 
     await writeFile(file, '<|im_start|>user\nWhat is this?<|im_end|>\n<|im_start|>assistant\n');
     expectUsageError(await icot('run', '--model', model, '--image', image, '--raw-prompt-file', file), /no image placeholder/);
   });
+  it('a decoder with no usable attention still runs with --selector random', async () => {
+    const copy = await copyModel('tiny-qwen2-vl');
+    try {
+      await replaceSoftmaxWithExpLogSoftmax(join(copy.dir, 'onnx', 'decoder_model_merged.onnx'));
+      const r = await icot('run', '--model', copy.dir, '--image', image, '-q', 'hi', '--selector', 'random', '--signal-token-ids', '64', '--max-new-tokens', '24', '--json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).insertions.length).toBeGreaterThan(0);
+    } finally {
+      await copy.cleanup();
+    }
+  });
   it('bad option values', async () => {
     expectUsageError(await icot('run', '--k', 'abc'), /--k must be an integer/);
     expectUsageError(await icot('run', '--top-p', '0.9'), /only apply when sampling/);
