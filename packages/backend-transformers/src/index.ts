@@ -4,6 +4,6 @@
  * attention read from a tapped copy of its graph that transformers.js loads.
  * @module
  */
-export { loadTransformersModel, TransformersVisionLanguageModel, DTYPE_SUFFIXES, type TransformersModelOptions } from './model.js';
+export { loadTransformersModel, TransformersVisionLanguageModel, DTYPE_SUFFIXES, type HfModel, type HfProcessor, type HfTokenizerLike, type TransformersModelOptions } from './model.js';
 export { tappedMirror, defaultTappedCacheDir, type TappedMirror } from './mirror.js';
 export { isHubId, resolveHubFolder, type HubSettings } from './hub.js';

@@ -65,14 +65,16 @@ export interface TransformersModelOptions extends HubSettings {
   readonly prefillChunkSize?: number;
 }
 
-interface HfModel {
+/** The parts of a transformers.js model object this backend uses. */
+export interface HfModel {
   sessions: Record<string, OrtSession>;
   encode_image(inputs: Record<string, unknown>): Promise<HfTensor>;
   encode_text(inputs: { input_ids: HfTensor }): Promise<HfTensor>;
   dispose(): Promise<unknown>;
 }
 
-interface HfTokenizerLike {
+/** The parts of a transformers.js tokenizer this backend uses. */
+export interface HfTokenizerLike {
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
   decode(ids: readonly number[], options?: { skip_special_tokens?: boolean }): string;
   apply_chat_template(messages: unknown[], options: Record<string, unknown>): string | unknown;
@@ -80,7 +82,8 @@ interface HfTokenizerLike {
   convert_tokens_to_ids?(tokens: string | string[]): number | number[];
 }
 
-interface HfProcessor {
+/** The parts of a transformers.js processor this backend uses. */
+export interface HfProcessor {
   tokenizer: HfTokenizerLike;
   image_processor: (images: RawImage[]) => Promise<Record<string, HfTensor>>;
 }
