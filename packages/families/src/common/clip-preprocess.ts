@@ -1,4 +1,5 @@
 import type { RgbImage } from '@icot/core';
+import { pixelTable } from './pixel-table.js';
 import { pilResampleFilter } from './resample.js';
 import { centerCrop, resizeImage, type ResampleFilter } from '@icot/image';
 
@@ -79,16 +80,7 @@ export function preprocessClipImage(image: RgbImage, config: ClipPreprocessorCon
   if (target.width !== image.width || target.height !== image.height) current = resizeImage(image, target.width, target.height, config.resample);
   if (config.doCenterCrop && config.crop) current = centerCrop(current, config.crop.width, config.crop.height);
   const { width, height, data } = current;
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = Math.fround(config.imageMean[c]!);
-    const std = Math.fround(config.imageStd[c]!);
-    for (let v = 0; v < 256; v++) {
-      let x = config.doRescale ? Math.fround(v * config.rescaleFactor) : v;
-      if (config.doNormalize) x = Math.fround(Math.fround(x - mean) / std);
-      lut[c * 256 + v] = x;
-    }
-  }
+  const lut = pixelTable(config);
   const plane = width * height;
   const out = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[c * plane + i] = lut[c * 256 + data[i * 3 + c]!]!;

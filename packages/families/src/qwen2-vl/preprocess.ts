@@ -1,4 +1,5 @@
 import { ImageError, type RgbImage } from '@icot/core';
+import { pixelTable } from '../common/pixel-table.js';
 import { pilResampleFilter } from '../common/resample.js';
 import { resizeImage } from '@icot/image';
 
@@ -104,17 +105,7 @@ export function preprocessQwen2VlImage(image: RgbImage, config: Qwen2VlPreproces
   const { width, height } = resized;
   if (width % factor || height % factor)
     throw new ImageError(`The image is ${width}x${height}, not a multiple of ${factor}; enable resizing (do_resize) in preprocessor_config.json.`);
-  // Per-channel affine map of a byte value: rescale in float64 then cast (as HF's rescale), normalize in float32.
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = Math.fround(config.imageMean[c]!);
-    const std = Math.fround(config.imageStd[c]!);
-    for (let v = 0; v < 256; v++) {
-      let x = config.doRescale ? Math.fround(v * config.rescaleFactor) : v;
-      if (config.doNormalize) x = Math.fround(Math.fround(x - mean) / std);
-      lut[c * 256 + v] = x;
-    }
-  }
+  const lut = pixelTable(config);
   const gridH = height / patchSize;
   const gridW = width / patchSize;
   const patchCount = gridH * gridW;
