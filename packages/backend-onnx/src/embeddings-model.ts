@@ -13,7 +13,7 @@ import {
   type RopeDescriptionV1,
   type VisionLanguageModelV1,
 } from '@icot/core';
-import { FeatureImage, preparePromptWithFamily } from '@icot/families';
+import { FeatureImage, preparePromptWithFamily, type ModelFamilyDescription } from '@icot/families';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
 import { loadDecoderGraph } from './decoder-graph.js';
 import { decoderCapabilities, defaultTensorFactory, embeddingsSegmentEncoder, int64Tensor, OnnxDecodingSession, readFloat, type AttentionLayerSetting, type DecoderGraph, type OrtSession } from '@icot/onnx-decoding';
@@ -48,14 +48,7 @@ export interface VisionOutput {
 }
 
 /** The family-specific parts of an embeddings model: config facts and how images reach features. */
-export interface EmbeddingsFamilyParts {
-  readonly family: ModelFamilyV1;
-  readonly rope?: RopeDescriptionV1;
-  readonly hiddenSize: number;
-  readonly vocabSize: number;
-  readonly eosTokenIds: readonly number[];
-  readonly numKeyValueHeads: number;
-  readonly headDim: number;
+export interface EmbeddingsFamilyParts extends ModelFamilyDescription {
   /** Run the family's preprocessing and vision encoder on an image. */
   encodeImage(vision: OrtSession, image: RgbImage): Promise<VisionOutput>;
 }
@@ -70,7 +63,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
   readonly provider = 'onnx';
   readonly family: ModelFamilyV1;
   readonly capabilities: ModelCapabilities;
-  readonly rope: RopeDescriptionV1 | undefined;
+  readonly rope: RopeDescriptionV1;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   private constructor(

@@ -1,35 +1,26 @@
 import { ModelConfigError, type RgbImage } from '@icot/core';
 import {
-  createLlavaFamily,
-  createQwen2VlFamily,
-  LLAVA_MODEL_TYPES,
-  llavaRope,
+  describeModelFamily,
+  FAMILY_MODEL_TYPES,
   preprocessClipImage,
   preprocessQwen2VlImage,
-  QWEN2_VL_MODEL_TYPES,
-  qwen2VlRope,
   readClipPreprocessorConfig,
-  readLlavaConfig,
-  readQwen2VlConfig,
   readQwen2VlPreprocessorConfig,
+  squarePatchGrid,
 } from '@icot/families';
+import { defaultTensorFactory as tensors, floatTensor, inputSpecs, int64Tensor, readFloat, type OrtSession } from '@icot/onnx-decoding';
 import type { HfTokenizer } from '@icot/tokenizer';
 import type { EmbeddingsFamilyParts, VisionOutput } from './embeddings-model.js';
 import type { ModelFolder } from './model-folder.js';
-import { defaultTensorFactory as tensors, floatTensor, inputSpecs, int64Tensor, readFloat, type OrtSession } from '@icot/onnx-decoding';
+
+const describe = (folder: ModelFolder, tokenizer: HfTokenizer, kind: 'qwen2-vl' | 'llava') =>
+  describeModelFamily(folder.config, folder.generationConfig, (id) => tokenizer.idToToken(id), [kind]);
 
 /** Qwen2-VL / Qwen2.5-VL: 3-D M-RoPE, features of 2x2-merged patches, `grid_thw` or `image_grid_thw`. */
 export function qwen2VlParts(folder: ModelFolder, tokenizer: HfTokenizer): EmbeddingsFamilyParts {
-  const config = readQwen2VlConfig(folder.config, folder.generationConfig);
   const preprocessor = readQwen2VlPreprocessorConfig(folder.preprocessorConfig);
   return {
-    family: createQwen2VlFamily({ ...config, imagePlaceholder: tokenizer.idToToken(config.imageTokenId) ?? '<|image_pad|>' }),
-    rope: qwen2VlRope(config),
-    hiddenSize: config.hiddenSize,
-    vocabSize: config.vocabSize,
-    eosTokenIds: config.eosTokenIds,
-    numKeyValueHeads: config.numKeyValueHeads,
-    headDim: config.headDim,
+    ...describe(folder, tokenizer, 'qwen2-vl'),
     async encodeImage(vision: OrtSession, image: RgbImage): Promise<VisionOutput> {
       const pixels = preprocessQwen2VlImage(image, preprocessor);
       const specs = inputSpecs(vision);
@@ -48,35 +39,22 @@ export function qwen2VlParts(folder: ModelFolder, tokenizer: HfTokenizer): Embed
 
 /** LLaVA-style: CLIP preprocessing, a vision encoder returning features for a fixed square patch grid, 1-D positions. */
 export function llavaParts(folder: ModelFolder, tokenizer: HfTokenizer): EmbeddingsFamilyParts {
-  const config = readLlavaConfig(folder.config, folder.generationConfig);
   const preprocessor = readClipPreprocessorConfig(folder.preprocessorConfig);
   return {
-    family: createLlavaFamily({ imageTokenId: config.imageTokenId, imagePlaceholder: tokenizer.idToToken(config.imageTokenId) ?? '<image>' }),
-    rope: llavaRope(config),
-    hiddenSize: config.hiddenSize,
-    vocabSize: config.vocabSize,
-    eosTokenIds: config.eosTokenIds,
-    numKeyValueHeads: config.numKeyValueHeads,
-    headDim: config.headDim,
+    ...describe(folder, tokenizer, 'llava'),
     async encodeImage(vision: OrtSession, image: RgbImage): Promise<VisionOutput> {
       const pixels = preprocessClipImage(image, preprocessor);
       const specs = inputSpecs(vision);
       const out = await vision.run({ pixel_values: floatTensor(tensors, specs.get('pixel_values')?.type ?? 'float32', pixels.pixelValues, pixels.dims) });
       const tensor = out[vision.outputNames[0]!]!;
-      const features = readFloat(tensor);
       const count = tensor.dims.length === 3 ? tensor.dims[1]! : tensor.dims[0]!;
-      const side = Math.round(Math.sqrt(count));
-      if (side * side !== count)
-        throw new ModelConfigError(`The vision encoder returned ${count} image tokens, which is not a square patch grid.`, {
-          hint: 'Only vision encoders whose tokens form a square grid (no CLS token) are supported.',
-        });
-      return { features, grid: { rows: side, cols: side }, region: pixels.region };
+      return { features: readFloat(tensor), grid: squarePatchGrid(count), region: pixels.region };
     },
   };
 }
 
 /** Embeddings-model families this backend runs, by config `model_type`. */
 export const EMBEDDINGS_FAMILIES = [
-  { modelTypes: QWEN2_VL_MODEL_TYPES, parts: qwen2VlParts },
-  { modelTypes: LLAVA_MODEL_TYPES, parts: llavaParts },
+  { modelTypes: FAMILY_MODEL_TYPES['qwen2-vl'], parts: qwen2VlParts },
+  { modelTypes: FAMILY_MODEL_TYPES.llava, parts: llavaParts },
 ] as const;

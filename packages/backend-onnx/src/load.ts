@@ -5,7 +5,7 @@ import { onnxFileName, openModelFolder, type OnnxDtypeSetting } from './model-fo
 import { EMBEDDINGS_MODEL_GRAPHS, OnnxEmbeddingsModel, type OnnxModelSettings } from './embeddings-model.js';
 import { EMBEDDINGS_FAMILIES } from './families.js';
 import { OnnxTokenModel, TOKEN_MODEL_GRAPHS } from './token-model.js';
-import { CHAMELEON_MODEL_TYPES } from '@icot/families';
+import { FAMILY_MODEL_TYPES } from '@icot/families';
 
 /** Options of {@link loadOnnxModel}. */
 export interface LoadOnnxModelOptions extends OnnxModelSettings {
@@ -28,7 +28,7 @@ const FAMILIES: readonly FamilyEntry[] = [
     graphs: EMBEDDINGS_MODEL_GRAPHS,
     load: (folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions) => OnnxEmbeddingsModel.load(folder, options, f.parts),
   })),
-  { modelTypes: CHAMELEON_MODEL_TYPES, graphs: TOKEN_MODEL_GRAPHS, load: (folder, options) => OnnxTokenModel.load(folder, options) },
+  { modelTypes: FAMILY_MODEL_TYPES.chameleon, graphs: TOKEN_MODEL_GRAPHS, load: (folder, options) => OnnxTokenModel.load(folder, options) },
 ];
 
 /** Config `model_type`s this backend runs. */

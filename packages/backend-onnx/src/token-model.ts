@@ -15,16 +15,15 @@ import {
   type VisionLanguageModelV1,
 } from '@icot/core';
 import {
-  chameleonRope,
   clipRegion,
-  createChameleonFamily,
+  describeModelFamily,
   preparePromptWithFamily,
   preprocessClipImage,
-  readChameleonConfig,
   readClipPreprocessorConfig,
+  squarePatchGrid,
   TokenImage,
-  type ChameleonModelConfig,
   type ClipPreprocessorConfig,
+  type ModelFamilyDescription,
 } from '@icot/families';
 import { decoderCapabilities, defaultTensorFactory, floatTensor, inputSpecs, OnnxDecodingSession, type DecoderGraph, type OrtSession, type SegmentEncoder } from '@icot/onnx-decoding';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
@@ -53,33 +52,34 @@ export class OnnxTokenModel implements VisionLanguageModelV1 {
   private constructor(
     readonly modelId: string,
     readonly tokenizer: HfTokenizer,
-    readonly config: ChameleonModelConfig,
+    /** The family and sizes read from config.json. */
+    readonly description: ModelFamilyDescription,
     private readonly preprocessor: ClipPreprocessorConfig,
     private readonly imageTokenizer: OrtSession,
     readonly decoder: DecoderGraph,
     private readonly prefillChunkSize: number,
   ) {
-    this.family = createChameleonFamily(config, tokenizer.idToToken(config.imageTokenId) ?? '<image>');
+    this.family = description.family;
     this.capabilities = decoderCapabilities(decoder);
-    this.rope = chameleonRope(config);
-    this.vocabSize = config.vocabSize;
-    this.eosTokenIds = config.eosTokenIds;
+    this.rope = description.rope;
+    this.vocabSize = description.vocabSize;
+    this.eosTokenIds = description.eosTokenIds;
   }
 
   /** Load a Chameleon-class model from an opened model folder. */
   static async load(folder: ModelFolder, settings: OnnxModelSettings = {}): Promise<OnnxTokenModel> {
-    const config = readChameleonConfig(folder.config, folder.generationConfig);
     const preprocessor = readClipPreprocessorConfig(folder.preprocessorConfig);
     const onnxDir = join(folder.path, 'onnx');
     const label = (g: string): string => `onnx/${folder.graphs[g]!.split(/[\\/]/).pop()}`;
-    const [tokenizer, imageTokenizer, decoder] = await Promise.all([
-      loadTokenizer(folder.path),
+    const tokenizer = await loadTokenizer(folder.path);
+    const description = describeModelFamily(folder.config, folder.generationConfig, (id) => tokenizer.idToToken(id), ['chameleon']);
+    const [imageTokenizer, decoder] = await Promise.all([
       createOrtSession(folder.graphs['image_tokenizer']!, label('image_tokenizer'), onnxDir, settings),
-      loadDecoderGraph(folder.graphs['decoder_model_merged']!, label('decoder_model_merged'), onnxDir, { numKeyValueHeads: config.numKeyValueHeads, headDim: config.headDim }, settings),
+      loadDecoderGraph(folder.graphs['decoder_model_merged']!, label('decoder_model_merged'), onnxDir, description, settings),
     ]);
     if (decoder.mainInput !== 'input_ids')
       throw new ModelConfigError(`${label('decoder_model_merged')} takes ${decoder.mainInput}; a Chameleon-class decoder takes input_ids.`);
-    return new OnnxTokenModel(folder.path, tokenizer, config, preprocessor, imageTokenizer, decoder, settings.prefillChunkSize ?? 512);
+    return new OnnxTokenModel(folder.path, tokenizer, description, preprocessor, imageTokenizer, decoder, settings.prefillChunkSize ?? 512);
   }
 
   async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<TokenImage> {
@@ -89,10 +89,7 @@ export class OnnxTokenModel implements VisionLanguageModelV1 {
     const out = await this.imageTokenizer.run({ pixel_values: floatTensor(defaultTensorFactory, type, pixels.pixelValues, pixels.dims) });
     const tokens = out[this.imageTokenizer.outputNames[0]!]!;
     const ids = Int32Array.from(tokens.data as BigInt64Array, (v) => Number(v));
-    const side = Math.round(Math.sqrt(ids.length));
-    if (side * side !== ids.length)
-      throw new ModelConfigError(`The image tokenizer returned ${ids.length} tokens, which is not a square grid.`);
-    return new TokenImage(ids, { rows: side, cols: side }, { width: image.width, height: image.height }, clipRegion(image.width, image.height, this.preprocessor));
+    return new TokenImage(ids, squarePatchGrid(ids.length, 'The image tokenizer'), { width: image.width, height: image.height }, clipRegion(image.width, image.height, this.preprocessor));
   }
 
   async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {

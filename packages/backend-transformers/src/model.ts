@@ -19,17 +19,12 @@ import {
 } from '@icot/core';
 import {
   clipRegion,
-  createLlavaFamily,
-  createQwen2VlFamily,
   FeatureImage,
-  LLAVA_MODEL_TYPES,
-  llavaRope,
+  describeModelFamily,
   preparePromptWithFamily,
-  QWEN2_VL_MODEL_TYPES,
-  qwen2VlRope,
+  squarePatchGrid,
+  type ModelFamilyDescription,
   readClipPreprocessorConfig,
-  readLlavaConfig,
-  readQwen2VlConfig,
 } from '@icot/families';
 import {
   decoderCapabilities,
@@ -104,66 +99,39 @@ function tokenizerAdapter(tokenizer: HfTokenizerLike): TokenizerV1 {
   };
 }
 
-interface FamilyFacts {
-  readonly family: ModelFamilyV1;
-  readonly rope: RopeDescriptionV1;
-  readonly hiddenSize: number;
-  readonly vocabSize: number;
-  readonly eosTokenIds: readonly number[];
-  readonly numKeyValueHeads: number;
-  readonly headDim: number;
-  /** Turn processor outputs and encoder features into a FeatureImage. */
+/** The family description plus how this backend turns an image into features. */
+interface FamilyFacts extends ModelFamilyDescription {
+  /** Run transformers.js's processor and vision encoder on an image. */
   encode(model: HfModel, processor: HfProcessor, image: RgbImage): Promise<FeatureImage>;
 }
 
-function familyFacts(config: Record<string, unknown>, generation: Record<string, unknown>, preprocessor: Record<string, unknown>, tokenizer: TokenizerV1): FamilyFacts {
-  const type = String(config['model_type']);
-  const toRaw = (image: RgbImage): RawImage => new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
-  if ((QWEN2_VL_MODEL_TYPES as readonly string[]).includes(type)) {
-    const c = readQwen2VlConfig(config, generation);
-    const merge = typeof (config['vision_config'] as Record<string, unknown> | undefined)?.['spatial_merge_size'] === 'number' ? ((config['vision_config'] as Record<string, number>)['spatial_merge_size'] as number) : 2;
+const toRaw = (image: RgbImage): RawImage => new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
+
+function familyFacts(config: Record<string, unknown>, generation: Record<string, unknown>, preprocessor: Record<string, unknown>, tokenText: (id: number) => string | undefined): FamilyFacts {
+  const description = describeModelFamily(config, generation, tokenText, ['qwen2-vl', 'llava']);
+  const size = (image: RgbImage) => ({ width: image.width, height: image.height });
+  const features = (tensor: HfTensor) => readFloat(tensor.ort_tensor as unknown as OrtTensor);
+  if (description.kind === 'qwen2-vl')
     return {
-      family: createQwen2VlFamily({ ...c, imagePlaceholder: '<|image_pad|>' }),
-      rope: qwen2VlRope(c),
-      hiddenSize: c.hiddenSize,
-      vocabSize: c.vocabSize,
-      eosTokenIds: c.eosTokenIds,
-      numKeyValueHeads: c.numKeyValueHeads,
-      headDim: c.headDim,
+      ...description,
       async encode(model, processor, image) {
         const inputs = await processor.image_processor([toRaw(image)]);
-        const grid = inputs['image_grid_thw']!.tolist() as bigint[][];
-        const features = await model.encode_image({ pixel_values: inputs['pixel_values'], image_grid_thw: inputs['image_grid_thw'] });
-        const [, h, w] = grid[0]!.map(Number) as [number, number, number];
-        return new FeatureImage(readFloat(features.ort_tensor as unknown as OrtTensor), c.hiddenSize, { rows: h / merge, cols: w / merge }, { width: image.width, height: image.height });
+        const [, h, w] = (inputs['image_grid_thw']!.tolist() as bigint[][])[0]!.map(Number) as [number, number, number];
+        const out = await model.encode_image({ pixel_values: inputs['pixel_values'], image_grid_thw: inputs['image_grid_thw'] });
+        const merge = description.spatialMergeSize;
+        return new FeatureImage(features(out), description.hiddenSize, { rows: h / merge, cols: w / merge }, size(image));
       },
     };
-  }
-  if ((LLAVA_MODEL_TYPES as readonly string[]).includes(type)) {
-    const c = readLlavaConfig(config, generation);
-    const clip = readClipPreprocessorConfig(preprocessor);
-    return {
-      family: createLlavaFamily({ imageTokenId: c.imageTokenId, imagePlaceholder: '<image>' }),
-      rope: llavaRope(c),
-      hiddenSize: c.hiddenSize,
-      vocabSize: c.vocabSize,
-      eosTokenIds: c.eosTokenIds,
-      numKeyValueHeads: c.numKeyValueHeads,
-      headDim: c.headDim,
-      async encode(model, processor, image) {
-        const inputs = await processor.image_processor([toRaw(image)]);
-        const features = await model.encode_image({ pixel_values: inputs['pixel_values'] });
-        const count = features.dims.length === 3 ? features.dims[1]! : features.dims[0]!;
-        const side = Math.round(Math.sqrt(count));
-        if (side * side !== count) throw new ModelConfigError(`The vision encoder returned ${count} image tokens, which is not a square patch grid.`);
-        return new FeatureImage(readFloat(features.ort_tensor as unknown as OrtTensor), c.hiddenSize, { rows: side, cols: side }, { width: image.width, height: image.height }, clipRegion(image.width, image.height, clip));
-      },
-    };
-  }
-  void tokenizer;
-  throw new ModelConfigError(`'${type}' models are not supported by the transformers.js backend (it runs ${[...QWEN2_VL_MODEL_TYPES, ...LLAVA_MODEL_TYPES].join(', ')}).`, {
-    hint: 'Use a model of a supported family, e.g. onnx-community/Qwen2-VL-2B-Instruct.',
-  });
+  const clip = readClipPreprocessorConfig(preprocessor);
+  return {
+    ...description,
+    async encode(model, processor, image) {
+      const inputs = await processor.image_processor([toRaw(image)]);
+      const out = await model.encode_image({ pixel_values: inputs['pixel_values'] });
+      const grid = squarePatchGrid(out.dims.length === 3 ? out.dims[1]! : out.dims[0]!);
+      return new FeatureImage(features(out), description.hiddenSize, grid, size(image), clipRegion(image.width, image.height, clip));
+    },
+  };
 }
 
 async function readJson(path: string, required: boolean): Promise<Record<string, unknown>> {
@@ -256,8 +224,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
     }
     const session = hfModel.sessions['decoder_model_merged'];
     if (!session) throw new ModelConfigError(`transformers.js loaded no decoder_model_merged session from ${folder}.`);
-    const tokenizer = tokenizerAdapter(processor.tokenizer);
-    const facts = familyFacts(config, generation, preprocessor, tokenizer);
+    const facts = familyFacts(config, generation, preprocessor, (id) => processor.tokenizer.decode([id]));
     const decoder = describeDecoder(mirror.decoder, session, facts);
     return new TransformersVisionLanguageModel(source, hfModel, processor, facts, decoder, mirror.dir, options.prefillChunkSize ?? 512);
   }
