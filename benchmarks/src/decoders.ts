@@ -2,19 +2,21 @@ import { createSignalTrigger, generateICoT, type InsertionDecoderV1, type RgbIma
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
 import { createAdsSelector } from '@icot/selector-ads';
+import type { SectionResult } from './report.js';
 import { median, table } from './stats.js';
 
 /**
  * Input insertion vs kv-copy vs kv-rebind on one model: time per insertion (selection + the
  * decoder's work) and end-to-end ICoT time, for several k, in rotating rounds.
  */
-export async function compareDecoders(label: string, model: VisionLanguageModelV1, rgb: RgbImage, promptText: string, ks: readonly number[], rounds: number): Promise<string> {
+export async function compareDecoders(label: string, model: VisionLanguageModelV1, rgb: RgbImage, promptText: string, ks: readonly number[], rounds: number): Promise<SectionResult> {
   const image = await model.encodeImage(rgb);
   const decoders: [string, () => InsertionDecoderV1][] = [
     ['input', () => createInputInsertionDecoder()],
     ['kv-copy', () => createKvInsertionDecoder({ mode: 'copy' })],
     ['kv-rebind', () => createKvInsertionDecoder({ mode: 'rebind' })],
   ];
+  const measured: SectionResult['rows'][number][] = [];
   const rows: string[][] = [['k', 'decoder', 'ms/insertion', 'vs input', 'ms/answer', 'vs input']];
   for (const k of ks) {
     const run = async (make: () => InsertionDecoderV1) => {
@@ -45,7 +47,8 @@ export async function compareDecoders(label: string, model: VisionLanguageModelV
       const ins = median(samples[i]!.insertion);
       const tot = median(samples[i]!.total);
       rows.push([String(k), name, ins.toFixed(2), (ins / baseInsertion).toFixed(3), tot.toFixed(1), (tot / baseTotal).toFixed(3)]);
+      measured.push({ name: `k${k}-${name}-ms-per-insertion`, value: ins, unit: 'ms' }, { name: `k${k}-${name}-vs-input-per-answer`, value: tot / baseTotal, unit: 'ratio' });
     });
   }
-  return [`${label}: 3 insertions, 32 new tokens, medians of ${rounds} rotating rounds`, table(rows)].join('\n');
+  return { text: [`${label}: 3 insertions, 32 new tokens, medians of ${rounds} rotating rounds`, table(rows)].join('\n'), rows: measured };
 }

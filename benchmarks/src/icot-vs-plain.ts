@@ -1,6 +1,7 @@
 import { createSignalTrigger, generateICoT, type ICoTResult, type PromptInput, type VisionLanguageModelV1 } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
+import type { SectionResult } from './report.js';
 import { median, table } from './stats.js';
 
 /** Settings of one ICoT-vs-plain comparison. */
@@ -25,7 +26,7 @@ interface TimedRun {
  * and ICoT's cache is longer by the inserted tokens, so steps are also compared at equal cache
  * length: that ratio isolates any overhead of ICoT beyond its inserted tokens.
  */
-export async function icotVsPlain(settings: IcotVsPlainSettings): Promise<string> {
+export async function icotVsPlain(settings: IcotVsPlainSettings): Promise<SectionResult> {
   const { model, prompt } = settings;
   const run = async (maxInsertions: number): Promise<TimedRun> => {
     const steps = new Map<number, number>();
@@ -82,7 +83,7 @@ export async function icotVsPlain(settings: IcotVsPlainSettings): Promise<string
   const i = perToken(icot);
   const pe = atEqualLength(plain);
   const ie = atEqualLength(icot);
-  return [
+  const text = [
     `${settings.label}: ${settings.maxNewTokens} new tokens, median of ${settings.rounds} alternating rounds`,
     table([
       ['', 'plain', 'ICoT', 'ICoT / plain'],
@@ -93,4 +94,15 @@ export async function icotVsPlain(settings: IcotVsPlainSettings): Promise<string
     ]),
     `ICoT: ${insertions} insertions of ${inserted / Math.max(1, insertions)} tokens, ${insertionMs.toFixed(2)} ms each (selection + the block's forward pass)`,
   ].join('\n');
+  return {
+    text,
+    rows: [
+      { name: 'plain-decode-ms-per-token', value: p, unit: 'ms' },
+      { name: 'icot-decode-ms-per-token', value: i, unit: 'ms' },
+      { name: 'icot-vs-plain-decode', value: i / p, unit: 'ratio' },
+      { name: 'icot-vs-plain-decode-at-equal-cache', value: ie / pe, unit: 'ratio' },
+      { name: 'icot-vs-plain-total', value: total(icot) / total(plain), unit: 'ratio' },
+      { name: 'ms-per-insertion', value: insertionMs, unit: 'ms' },
+    ],
+  };
 }

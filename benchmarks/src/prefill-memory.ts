@@ -5,7 +5,6 @@
  * variant; `prefillMemory()` runs all of them as child processes.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +15,9 @@ import { findAttentionSites, loadDecoderGraph, OnnxDecodingSession, tapAttention
 import { appendToGraph, encodeValueInfo, OnnxDataType, parseOnnxModel } from '@icot/onnx-proto';
 import { buildDecoder, type AttentionKind, type DecoderSpec } from '@icot/testing';
 import { decoderFeeds } from './decoder-feeds.js';
+import type { SectionResult } from './report.js';
 import { table } from './stats.js';
+import { peakKb } from './memory.js';
 
 /** The tiny model of the measurement. */
 export function memorySpec(attention: AttentionKind): DecoderSpec {
@@ -34,20 +35,6 @@ function graph(variant: Variant, spec: DecoderSpec): Uint8Array {
   if (variant === 'tapped') return tapAttention(model, sites).bytes;
   if (sites.shape !== 'softmax') throw new Error('the naive variant exposes Softmax outputs');
   return appendToGraph(model, { outputs: sites.nodes.map((n) => encodeValueInfo(n.outputs[0]!, OnnxDataType.FLOAT)) });
-}
-
-/**
- * Peak resident memory of this process in kB: VmHWM from /proc (reset by exec, unlike getrusage's
- * maxrss, which a child inherits from a large parent on Linux), else maxrss.
- */
-function peakKb(): number {
-  try {
-    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Number(match[1]);
-  } catch {
-    /* not Linux */
-  }
-  return peakKb();
 }
 
 async function measure(variant: Variant, attention: AttentionKind, tokens: number): Promise<void> {
@@ -81,8 +68,9 @@ async function measure(variant: Variant, attention: AttentionKind, tokens: numbe
 }
 
 /** Run every variant in its own process; returns a report. */
-export function prefillMemory(tokens = 2000): string {
+export function prefillMemory(tokens = 2000): SectionResult {
   const self = fileURLToPath(import.meta.url);
+  const measured: SectionResult['rows'][number][] = [];
   const rows: string[][] = [['decoder graph', 'peak RSS MB', 'prefill growth MB', 'attention outputs']];
   const runs: [AttentionKind, Variant][] = [
     ['softmax', 'untapped'],
@@ -94,14 +82,16 @@ export function prefillMemory(tokens = 2000): string {
   for (const [attention, variant] of runs) {
     const r = JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, variant, attention, String(tokens)], { encoding: 'utf8' })) as { peakKb: number; prefillGrowthKb: number; extraOutputBytes: number };
     const label = `${attention}: ${{ untapped: 'untapped', tapped: 'tapped (in-graph last row, head mean)', full: 'naive (full attention outputs)' }[variant]}`;
+    measured.push({ name: `${attention}-${variant}-peak-rss-mb`, value: r.peakKb / 1024, unit: 'MB' });
     rows.push([label, (r.peakKb / 1024).toFixed(1), (r.prefillGrowthKb / 1024).toFixed(1), r.extraOutputBytes >= 1e6 ? `${(r.extraOutputBytes / 1e6).toFixed(1)} MB` : `${(r.extraOutputBytes / 1e3).toFixed(1)} kB`]);
   }
   const s = memorySpec('softmax');
-  return [
+  const text = [
     `prefill of ${tokens} tokens through the backend's decoder session, tiny decoder (hidden ${s.hidden}, ${s.layers} layers, ${s.heads} heads), one process per graph`,
     table(rows),
     `(layers x T floats = ${((s.layers * tokens * 4) / 1e3).toFixed(0)} kB; layers x heads x S x T floats = ${((s.layers * s.heads * tokens * tokens * 4) / 1e6).toFixed(0)} MB)`,
   ].join('\n');
+  return { text, rows: measured };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2]) {

@@ -3,6 +3,7 @@ import { findAttentionSites, tapAttention } from '@icot/backend-onnx';
 import { parseOnnxModel } from '@icot/onnx-proto';
 import { buildDecoder, type AttentionKind, type DecoderSpec } from '@icot/testing';
 import { decoderFeeds } from './decoder-feeds.js';
+import type { SectionResult } from './report.js';
 import { median, table } from './stats.js';
 
 /** The mid-size model of the step-cost benchmark (float32). */
@@ -14,7 +15,7 @@ export function midSizeSpec(attention: AttentionKind): DecoderSpec {
  * Cost of one decode step through a tapped vs an untapped decoder, at the same cache length, in
  * alternating runs. Also times the tapped graph when its tap outputs are not fetched.
  */
-export async function tapStepCost(attention: AttentionKind, context = 512, steps = 40): Promise<string> {
+export async function tapStepCost(attention: AttentionKind, context = 512, steps = 40): Promise<SectionResult> {
   const spec = midSizeSpec(attention);
   const t0 = performance.now();
   const bytes = buildDecoder(spec);
@@ -55,7 +56,7 @@ export async function tapStepCost(attention: AttentionKind, context = 512, steps
   const [pa, pb, pc, pd] = variants.map(([, samples]) => median(samples)) as [number, number, number, number];
   await plain.release();
   await withTaps.release();
-  return [
+  const text = [
     `decode step, ${attention} decoder (hidden ${spec.hidden}, ${spec.layers} layers, ${spec.heads} heads, vocab ${spec.vocab}, fp32), cache ${context}, 1 thread, median of ${steps} rotating rounds (model built in ${(buildMs / 1000).toFixed(1)} s)`,
     table([
       ['decoder', 'ms/step', 'vs untapped'],
@@ -65,4 +66,12 @@ export async function tapStepCost(attention: AttentionKind, context = 512, steps
       ['untapped, outputs named', pd.toFixed(2), (pd / pa).toFixed(3)],
     ]),
   ].join('\n');
+  return {
+    text,
+    rows: [
+      { name: `${attention}-untapped-ms-per-step`, value: pa, unit: 'ms' },
+      { name: `${attention}-tapped-vs-untapped`, value: pb / pa, unit: 'ratio' },
+      { name: `${attention}-tapped-not-fetched-vs-untapped`, value: pc / pa, unit: 'ratio' },
+    ],
+  };
 }
