@@ -146,6 +146,41 @@ describe('streamICoT', () => {
     expect(tokens).toBe(3);
   });
 
+  it('releases the session when onEvent throws, at the start, mid-run and at the finish', async () => {
+    for (const failAt of ['start', 'token', 'insertion', 'finish'] as const) {
+      const { model, prompt } = await setup();
+      const sessions: { disposed: boolean }[] = [];
+      const recording = {
+        ...model,
+        createSession: () => {
+          const session = model.createSession();
+          const record = { disposed: false };
+          sessions.push(record);
+          return {
+            get length() {
+              return session.length;
+            },
+            step: (input: Parameters<typeof session.step>[0]) => session.step(input),
+            dispose: () => {
+              record.disposed = true;
+              session.dispose();
+            },
+          };
+        },
+      };
+      const failure = new Error(`listener failed at ${failAt}`);
+      const onEvent = (event: ICoTEvent) => {
+        if (event.type === failAt) throw failure;
+      };
+      await expect(
+        generateICoT({ model: recording, prompt, selector: new MockSelector(), decoder: new MockDecoder(), trigger: new MockTrigger({ steps: [1] }), k: 2, maxNewTokens: 5, onEvent }),
+      ).rejects.toBe(failure);
+      // `start` comes before the session exists; every session that was opened is released
+      expect(sessions.length).toBe(failAt === 'start' ? 0 : 1);
+      expect(sessions.every((s) => s.disposed)).toBe(true);
+    }
+  });
+
   it('rejects invalid selections from a selector', async () => {
     const { model, prompt } = await setup();
     const bad = new MockSelector({ select: () => ({ indices: [3, 1] }) });

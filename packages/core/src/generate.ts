@@ -271,14 +271,19 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
   }
 }
 
-/** Run {@link streamICoT} to the end; `onEvent` sees every event on the way. */
+/**
+ * Run {@link streamICoT} to the end; `onEvent` sees every event on the way. If `onEvent` throws,
+ * the run stops (its decoding session is released) and the call rejects with that error.
+ */
 export async function generateICoT(options: ICoTOptions & { readonly onEvent?: (event: ICoTEvent) => void }): Promise<ICoTResult> {
-  const stream = streamICoT(options);
-  for (;;) {
-    const next = await stream.next();
-    if (next.done) return next.value;
-    options.onEvent?.(next.value);
+  let result: ICoTResult | undefined;
+  // for-await calls the generator's return() when the body throws, which runs its `finally`
+  for await (const event of streamICoT(options)) {
+    if (event.type === 'finish') result = event.result;
+    options.onEvent?.(event);
   }
+  if (!result) throw new IcotError('internal', 'The ICoT stream ended without a finish event.');
+  return result;
 }
 
 function checkSelection(indices: readonly number[], patchCount: number, k: number, selectorName: string): number[] {
