@@ -1,7 +1,8 @@
 /**
  * ONNX models at the protobuf level: read a ModelProto's structure (nodes, inputs, outputs,
  * opsets, external data references) without decoding its weights, and write edited copies
- * (appended or replaced nodes, outputs, initializers) that copy every other byte unchanged.
+ * (appended or replaced nodes, outputs, initializers) that copy every other byte unchanged; float16
+ * conversions and external-data initializers for models written in code.
  * @module
  */
 export {
@@ -9,10 +10,12 @@ export {
   encodeModel,
   encodeNode,
   encodeTensor,
+  encodeExternalTensor,
   editNode,
   encodeValueInfo,
   extendNode,
   floatTensor,
+  float16Tensor,
   int64Tensor,
   OnnxDataType,
   parseOnnxModel,
@@ -29,4 +32,5 @@ export {
   type OnnxNode,
   type OnnxValueInfo,
 } from './onnx.js';
+export { float16ToFloat32, float32ToFloat16, fromHalf, halfTable, toHalf } from './float16.js';
 export { fieldInt64, fieldString, lengthFieldHeader, ProtoWriter, readFields, WireType, type WireField } from './wire.js';

@@ -1,3 +1,4 @@
+import { float32ToFloat16 } from './float16.js';
 import { ProtoWriter, WireType, fieldInt64, fieldString, lengthFieldHeader, readFields, type WireField } from './wire.js';
 
 /** ONNX TensorProto data types used here. */
@@ -375,6 +376,8 @@ export function nodeField(nodeProto: Uint8Array): Uint8Array {
 
 /** Changes {@link editNode} makes to a stored node. */
 export interface NodeEdit {
+  /** New names for inputs, by input index. */
+  readonly renameInputs?: ReadonlyMap<number, string>;
   /** New names for outputs, by output index. */
   readonly renameOutputs?: ReadonlyMap<number, string>;
   /** Outputs appended after the existing ones. */
@@ -384,15 +387,16 @@ export interface NodeEdit {
 }
 
 /**
- * NodeProto bytes of `raw` with outputs renamed and outputs or attributes appended. Every other
+ * NodeProto bytes of `raw` with inputs or outputs renamed and outputs or attributes appended. Every other
  * field (inputs, name, domain, attributes of any type) is copied byte for byte.
  */
 export function editNode(raw: Uint8Array, edit: NodeEdit): Uint8Array {
   const w = new ProtoWriter();
+  let inputIndex = 0;
   let outputIndex = 0;
   for (const f of readFields(raw)) {
-    const renamed = f.field === 2 ? edit.renameOutputs?.get(outputIndex++) : undefined;
-    if (renamed !== undefined) w.string(2, renamed);
+    const renamed = f.field === 1 ? edit.renameInputs?.get(inputIndex++) : f.field === 2 ? edit.renameOutputs?.get(outputIndex++) : undefined;
+    if (renamed !== undefined) w.string(f.field, renamed);
     else w.raw(raw.subarray(f.tagStart, f.end));
   }
   for (const o of edit.outputs ?? []) w.string(2, o);
@@ -458,4 +462,27 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
 export function floatTensor(name: string, values: ArrayLike<number>, dims: readonly number[]): Uint8Array {
   const data = Float32Array.from(values);
   return encodeTensor(name, OnnxDataType.FLOAT, dims, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+/** A float16 tensor initializer from float32 values (rounded to nearest even). */
+export function float16Tensor(name: string, values: ArrayLike<number>, dims: readonly number[]): Uint8Array {
+  const data = float32ToFloat16(values);
+  return encodeTensor(name, OnnxDataType.FLOAT16, dims, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+/**
+ * A TensorProto whose data lives in an external file (`location`, relative to the model file)
+ * at `offset`, `length` bytes, as large exports store their weights (`data_location = EXTERNAL`).
+ */
+export function encodeExternalTensor(name: string, dataType: number, dims: readonly number[], location: string, offset: number, length: number): Uint8Array {
+  const w = new ProtoWriter();
+  for (const d of dims) w.int(1, d);
+  return w
+    .int(2, dataType)
+    .string(8, name)
+    .message(13, (e) => e.string(1, 'location').string(2, location))
+    .message(13, (e) => e.string(1, 'offset').string(2, String(offset)))
+    .message(13, (e) => e.string(1, 'length').string(2, String(length)))
+    .int(14, 1)
+    .finish();
 }

@@ -9,7 +9,31 @@ export { describeSelectorConformance, type SelectorConformanceCapabilities } fro
 export { describeDecoderConformance, type DecoderConformanceSetup } from './decoder-conformance.js';
 export { FIXTURES_DIR, fixturePath, loadOracle, loadReferencePixels, type FixtureName, type Oracle, type OracleEvent } from './fixtures.js';
 export { addExternalDataReference, copyModel, moveWeightsToExternalData, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';
-export { GraphBuilder, normal, FLOAT, INT32, INT64, type OpOptions } from './models/graph-builder.js';
-export { buildDecoder, type AttentionKind, type DecoderSpec } from './models/decoder.js';
-export { TINY_MODEL_VARIANTS, writeTinyLlava, writeTinyQwen2Vl, type TinyModelInfo, type TinyModelSettings, type TinyModelVariant } from './models/vlm-folders.js';
+export { GraphBuilder, normal, FLOAT, FLOAT16, INT32, INT64, UINT8, type GraphBuilderOptions, type OpOptions } from './models/graph-builder.js';
+export { buildDecoder, decoderWeightBytes, linearLayer, normalWeight, type AttentionKind, type DecoderSpec } from './models/decoder.js';
+export {
+  EXTERNAL_DATA_AUTO_BYTES,
+  TINY_DTYPE_VARIANTS,
+  TINY_MODEL_VARIANTS,
+  writeDecoder,
+  writeTinyLlava,
+  writeTinyQwen2Vl,
+  type TinyModelInfo,
+  type TinyModelSettings,
+  type TinyModelVariant,
+} from './models/vlm-folders.js';
+export {
+  dequantizeQ4,
+  ExternalDataFile,
+  halfActivations,
+  NormalStream,
+  Q4_BLOCK_SIZE,
+  Q4Quantizer,
+  quantizedWeights,
+  WEIGHT_DTYPE_SUFFIX,
+  WEIGHT_DTYPES,
+  type ExternalDataSink,
+  type Q4Weight,
+  type WeightDtype,
+} from './models/weights.js';
 export { chatMlTemplate, tokenizerFiles, type GeneratedTokenizer } from './models/tokenizer-files.js';

@@ -1,9 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRandom } from '@icot/core';
-import { buildDecoder, type AttentionKind, type DecoderSpec } from './decoder.js';
-import { FLOAT, GraphBuilder, INT64 } from './graph-builder.js';
+import { buildDecoder, decoderWeightBytes, linearLayer, normalWeight, type AttentionKind, type DecoderSpec } from './decoder.js';
+import { FLOAT, FLOAT16, GraphBuilder, INT64, type GraphBuilderOptions } from './graph-builder.js';
 import { chatMlTemplate, tokenizerFiles } from './tokenizer-files.js';
+import { ExternalDataFile, halfActivations, quantizedWeights, WEIGHT_DTYPE_SUFFIX, type WeightDtype } from './weights.js';
 
 /** Common settings of generated vision-language models. */
 export interface TinyModelSettings {
@@ -21,6 +22,54 @@ export interface TinyModelSettings {
   readonly init?: number;
   /** Layers whose rotated queries are exposed as `debug.query.{i}` outputs (for attention checks). */
   readonly exposeQueries?: readonly number[];
+  /**
+   * Weight variant of every graph (default fp32): files get the onnx-community suffix
+   * (`decoder_model_merged_q4.onnx`), so `loadOnnxModel(dir, { dtype })` finds them.
+   */
+  readonly dtype?: WeightDtype;
+  /**
+   * Store each graph's weights in an external `<file>.onnx_data` file, written as they are
+   * generated (default: for graphs whose weights reach {@link EXTERNAL_DATA_AUTO_BYTES}).
+   */
+  readonly externalData?: boolean;
+}
+
+/** Graph weight size from which generated graphs use external data by default (512 MiB; protobuf caps a model at 2 GiB). */
+export const EXTERNAL_DATA_AUTO_BYTES = 512 * 2 ** 20;
+
+/** A graph to write: builds its ModelProto (weights into `options.externalData` when given). */
+interface GraphWriter {
+  readonly estimatedBytes: number;
+  build(options: GraphBuilderOptions): Uint8Array;
+}
+
+/**
+ * Write a graph to `path`: with its weights in `path + '_data'` (streamed as they are generated)
+ * when `external`, else in the model file. Returns the files written.
+ */
+async function writeGraph(path: string, graph: GraphWriter, external: boolean | undefined): Promise<string[]> {
+  if (!(external ?? graph.estimatedBytes >= EXTERNAL_DATA_AUTO_BYTES)) {
+    await writeFile(path, graph.build({}));
+    return [path];
+  }
+  const data = new ExternalDataFile(`${path}_data`);
+  let bytes: Uint8Array;
+  try {
+    bytes = graph.build({ externalData: data });
+  } finally {
+    data.close();
+  }
+  await writeFile(path, bytes);
+  return [path, data.path];
+}
+
+/**
+ * Write a generated decoder graph (see {@link buildDecoder}) to `path`, its weights streamed into
+ * `path + '_data'` when `externalData` is true (default: when they reach {@link EXTERNAL_DATA_AUTO_BYTES}).
+ * Returns the files written.
+ */
+export async function writeDecoder(path: string, spec: DecoderSpec, options: { readonly externalData?: boolean } = {}): Promise<string[]> {
+  return writeGraph(path, { estimatedBytes: decoderWeightBytes(spec), build: (o) => buildDecoder(spec, o) }, options.externalData);
 }
 
 /** What was generated. */
@@ -30,6 +79,8 @@ export interface TinyModelInfo {
   readonly decoder: DecoderSpec;
   /** A chat-formatted prompt with one image placeholder. */
   readonly promptText: string;
+  /** The weight variant written. */
+  readonly dtype: WeightDtype;
 }
 
 const QWEN_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>'];
@@ -50,21 +101,34 @@ function decoderSpec(settings: TinyModelSettings, vocab: number, mropeSection: D
     seed: settings.seed ?? 1,
     init: settings.init ?? 0.1,
     ...(settings.exposeQueries ? { exposeQueries: settings.exposeQueries } : {}),
+    ...(settings.dtype && settings.dtype !== 'fp32' ? { dtype: settings.dtype } : {}),
   };
 }
 
-function embedTokensGraph(vocab: number, hidden: number, seed: number): Uint8Array {
-  const g = new GraphBuilder();
-  const ids = g.input('input_ids', INT64, ['batch_size', 'sequence_length']);
-  const table = g.randomWeight('embed_tokens.weight', [vocab, hidden], createRandom(seed), 1);
-  g.output(g.op('Gather', [table, ids]), 'inputs_embeds', FLOAT, ['batch_size', 'sequence_length', hidden]);
-  return g.build();
+/** Token embeddings: a float32 table (float16 for half-precision variants; 4-bit exports keep Gather tables unquantized). */
+function embedTokensGraph(vocab: number, hidden: number, seed: number, dtype: WeightDtype): GraphWriter {
+  const act = halfActivations(dtype) ? FLOAT16 : FLOAT;
+  return {
+    estimatedBytes: vocab * hidden * (act === FLOAT16 ? 2 : 4),
+    build: (options) => {
+      const g = new GraphBuilder('', options);
+      const ids = g.input('input_ids', INT64, ['batch_size', 'sequence_length']);
+      const table = normalWeight(g, 'embed_tokens.weight', [vocab, hidden], createRandom(seed), 1, act);
+      g.output(g.op('Gather', [table, ids]), 'inputs_embeds', act, ['batch_size', 'sequence_length', hidden]);
+      return g.build();
+    },
+  };
 }
 
-async function writeFolder(dir: string, files: Record<string, unknown>, graphs: Record<string, Uint8Array>): Promise<void> {
+async function writeFolder(dir: string, files: Record<string, unknown>, graphs: Record<string, GraphWriter>, settings: TinyModelSettings): Promise<void> {
   await mkdir(join(dir, 'onnx'), { recursive: true });
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 1));
-  for (const [name, bytes] of Object.entries(graphs)) await writeFile(join(dir, 'onnx', `${name}.onnx`), bytes);
+  const suffix = WEIGHT_DTYPE_SUFFIX[settings.dtype ?? 'fp32'];
+  for (const [name, graph] of Object.entries(graphs)) await writeGraph(join(dir, 'onnx', `${name}${suffix}.onnx`), graph, settings.externalData);
+}
+
+function decoderGraph(spec: DecoderSpec): GraphWriter {
+  return { estimatedBytes: decoderWeightBytes(spec), build: (options) => buildDecoder(spec, options) };
 }
 
 /**
@@ -82,14 +146,22 @@ export async function writeTinyQwen2Vl(dir: string, settings: TinyModelSettings 
   const spec = decoderSpec(settings, vocab, mrope);
   const seed = spec.seed;
   const ids = tok.specialIds;
+  const dtype = settings.dtype ?? 'fp32';
   // vision: [N, 1176] -> [N/4, 4704] -> tanh(x W1) W2 -> [N/4, hidden]
-  const vg = new GraphBuilder();
-  const pixels = vg.input('pixel_values', FLOAT, ['num_patches', 1176]);
-  vg.input('grid_thw', INT64, ['num_images', 3]);
-  const vr = createRandom(seed + 101);
-  const merged = vg.op('Reshape', [pixels, vg.int64([-1, 4 * 1176])]);
-  const h1 = vg.op('Tanh', [vg.op('MatMul', [merged, vg.randomWeight('visual.proj', [4 * 1176, hidden], vr, 0.02)])]);
-  vg.output(vg.op('MatMul', [h1, vg.randomWeight('visual.merger', [hidden, hidden], vr, 1)]), 'image_features', FLOAT, ['num_image_tokens', hidden]);
+  const vision: GraphWriter = {
+    estimatedBytes: (4 * 1176 + hidden) * hidden * 4,
+    build: (options) => {
+      const vg = new GraphBuilder('', options);
+      const act = halfActivations(dtype) ? FLOAT16 : FLOAT;
+      const pixels = vg.input('pixel_values', act, ['num_patches', 1176]);
+      vg.input('grid_thw', INT64, ['num_images', 3]);
+      const vr = createRandom(seed + 101);
+      const merged = vg.op('Reshape', [pixels, vg.int64([-1, 4 * 1176])]);
+      const h1 = vg.op('Tanh', [linearLayer(vg, merged, 'visual.proj', 4 * 1176, hidden, vr, 0.02, dtype)]);
+      vg.output(linearLayer(vg, h1, 'visual.merger', hidden, hidden, vr, 1, dtype), 'image_features', act, ['num_image_tokens', hidden]);
+      return vg.build(quantizedWeights(dtype) ? new Map([['', 17], ['com.microsoft', 1]]) : undefined);
+    },
+  };
   await writeFolder(
     dir,
     {
@@ -113,7 +185,7 @@ export async function writeTinyQwen2Vl(dir: string, settings: TinyModelSettings 
         video_token_id: ids['<|video_pad|>'],
         rope_scaling: { type: 'mrope', mrope_section: mrope },
         vision_config: { hidden_size: hidden, patch_size: 14, spatial_merge_size: 2, temporal_patch_size: 2 },
-        icot_generated: { by: '@icot/testing', attention: spec.attention, seed },
+        icot_generated: { by: '@icot/testing', attention: spec.attention, seed, dtype },
       },
       'generation_config.json': { eos_token_id: [ids['<|im_end|>'], ids['<|endoftext|>']], do_sample: false },
       'preprocessor_config.json': {
@@ -135,13 +207,15 @@ export async function writeTinyQwen2Vl(dir: string, settings: TinyModelSettings 
       'tokenizer.json': tok.tokenizerJson,
       'tokenizer_config.json': tok.tokenizerConfig,
     },
-    { vision_encoder: vg.build(), embed_tokens: embedTokensGraph(vocab, hidden, seed + 7), decoder_model_merged: buildDecoder(spec) },
+    { vision_encoder: vision, embed_tokens: embedTokensGraph(vocab, hidden, seed + 7, dtype), decoder_model_merged: decoderGraph(spec) },
+    settings,
   );
   return {
     dir,
     specialIds: ids,
     decoder: spec,
     promptText: `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>${QUESTION}<|im_end|>\n<|im_start|>assistant\n`,
+    dtype,
   };
 }
 
@@ -161,16 +235,24 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
   const patch = settings.patchSize ?? 16;
   const grid = imageSize / patch;
   if (!Number.isInteger(grid)) throw new Error('writeTinyLlava: imageSize must be a multiple of patchSize');
-  const vr = createRandom(spec.seed + 202);
-  const vg = new GraphBuilder();
-  const pixels = vg.input('pixel_values', FLOAT, ['batch_size', 3, imageSize, imageSize]);
-  const conv = vg.op('Conv', [pixels, vg.randomWeight('vision.patch_embed', [hidden, 3, patch, patch], vr, 0.05)], [
-    { name: 'kernel_shape', ints: [patch, patch] },
-    { name: 'strides', ints: [patch, patch] },
-  ]); // [B, hidden, g, g]
-  const tokens = vg.op('Transpose', [vg.op('Reshape', [conv, vg.int64([0, hidden, grid * grid])])], [{ name: 'perm', ints: [0, 2, 1] }]);
-  const projected = vg.op('MatMul', [vg.op('Tanh', [tokens]), vg.randomWeight('projector', [hidden, hidden], vr, 1)]);
-  vg.output(projected, 'image_features', FLOAT, ['batch_size', grid * grid, hidden]);
+  const dtype = settings.dtype ?? 'fp32';
+  const vision: GraphWriter = {
+    estimatedBytes: (3 * patch * patch + hidden) * hidden * 4,
+    build: (options) => {
+      const vr = createRandom(spec.seed + 202);
+      const act = halfActivations(dtype) ? FLOAT16 : FLOAT;
+      const vg = new GraphBuilder('', options);
+      const pixels = vg.input('pixel_values', act, ['batch_size', 3, imageSize, imageSize]);
+      const conv = vg.op('Conv', [pixels, normalWeight(vg, 'vision.patch_embed', [hidden, 3, patch, patch], vr, 0.05, act)], [
+        { name: 'kernel_shape', ints: [patch, patch] },
+        { name: 'strides', ints: [patch, patch] },
+      ]); // [B, hidden, g, g]
+      const tokens = vg.op('Transpose', [vg.op('Reshape', [conv, vg.int64([0, hidden, grid * grid])])], [{ name: 'perm', ints: [0, 2, 1] }]);
+      const projected = linearLayer(vg, vg.op('Tanh', [tokens]), 'projector', hidden, hidden, vr, 1, dtype);
+      vg.output(projected, 'image_features', act, ['batch_size', grid * grid, hidden]);
+      return vg.build(quantizedWeights(dtype) ? new Map([['', 17], ['com.microsoft', 1]]) : undefined);
+    },
+  };
   const ids = tok.specialIds;
   await writeFolder(
     dir,
@@ -192,7 +274,7 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
           eos_token_id: ids['<|im_end|>'],
         },
         vision_config: { model_type: 'siglip_vision_model', image_size: imageSize, patch_size: patch, hidden_size: hidden },
-        icot_generated: { by: '@icot/testing', attention: spec.attention, seed: spec.seed },
+        icot_generated: { by: '@icot/testing', attention: spec.attention, seed: spec.seed, dtype },
       },
       'generation_config.json': { eos_token_id: [ids['<|im_end|>']], do_sample: false },
       'preprocessor_config.json': {
@@ -213,13 +295,15 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
       'tokenizer.json': tok.tokenizerJson,
       'tokenizer_config.json': tok.tokenizerConfig,
     },
-    { vision_encoder: vg.build(), embed_tokens: embedTokensGraph(vocab, hidden, spec.seed + 7), decoder_model_merged: buildDecoder(spec) },
+    { vision_encoder: vision, embed_tokens: embedTokensGraph(vocab, hidden, spec.seed + 7, dtype), decoder_model_merged: decoderGraph(spec) },
+    settings,
   );
   return {
     dir,
     specialIds: ids,
     decoder: spec,
     promptText: `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\n${QUESTION}<|im_end|>\n<|im_start|>assistant\n`,
+    dtype,
   };
 }
 
@@ -239,3 +323,6 @@ export const TINY_MODEL_VARIANTS: readonly TinyModelVariant[] = [
   { name: '(c) Qwen2-VL-style, MultiHeadAttention', shape: 'multi-head-attention', write: writeTinyQwen2Vl, settings: { attention: 'multi-head-attention', layers: 2, heads: 4, kvHeads: 4, seed: 13 } },
   { name: '(d) LLaVA-style, 1-D positions, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyLlava, settings: { attention: 'group-query-attention', layers: 2, heads: 8, kvHeads: 2, hidden: 128, seed: 14 } },
 ];
+
+/** Every weight variant x attention shape that onnxruntime's CPU provider runs (filled in below). */
+export const TINY_DTYPE_VARIANTS: readonly TinyModelVariant[] = [];
