@@ -91,6 +91,18 @@ export class OptionError extends IcotError {
   }
 }
 
+/**
+ * A server could not be reached, stopped answering, dropped the connection or answered with an
+ * error status (hub downloads). `status` is the HTTP status when the server answered.
+ */
+export class NetworkError extends IcotError {
+  readonly status: number | undefined;
+  constructor(message: string, options: IcotErrorOptions & { status?: number } = {}) {
+    super('network', message, options);
+    this.status = options.status;
+  }
+}
+
 /** The run was cancelled through its AbortSignal. */
 export class AbortedError extends IcotError {
   constructor(message = 'The run was cancelled.', options: IcotErrorOptions = {}) {

@@ -29,6 +29,7 @@ export {
   ImageError,
   ModelConfigError,
   ModelFilesError,
+  NetworkError,
   OptionError,
   PromptError,
   SelectionError,
