@@ -13,7 +13,7 @@ import { createTestImage } from '@icot/core/test';
 import { writeTinyQwen2Vl } from '@icot/testing';
 import { loadOnnxModel } from '@icot/backend-onnx';
 import { demoModel } from '@icot/demo-model';
-import { readImageFile } from '@icot/image';
+import { readImageFile } from '@icot/image/node';
 import { compareBackends } from './backends.js';
 import { compareDecoders } from './decoders.js';
 import { icotVsPlain } from './icot-vs-plain.js';

@@ -16,6 +16,8 @@ export interface RunOptions {
   /** Exclude patches chosen earlier (undefined: the family's official behaviour). */
   readonly excludeSelected: boolean | undefined;
   readonly demoImages: readonly string[];
+  /** Refuse images above this many pixels (undefined: @icot/image's default, Pillow's MAX_IMAGE_PIXELS). */
+  readonly maxImagePixels: number | undefined;
   readonly k: number | undefined;
   readonly signal: 'newline' | { readonly tokenIds: readonly number[] } | undefined;
   readonly every: number;
@@ -51,6 +53,7 @@ const RUN_SPEC = {
   'exclude-selected': { type: 'boolean' },
   'no-exclude-selected': { type: 'boolean' },
   'demo-image': { type: 'string', multiple: true },
+  'max-image-pixels': { type: 'string' },
   k: { type: 'string' },
   signal: { type: 'string' },
   'signal-token-ids': { type: 'string' },
@@ -91,6 +94,8 @@ Input
                               <region image=2 rows=A-B cols=C-D> (repeatable; numbered after --image)
   --question, -q <text>       question; formatted with the model's chat template
   --raw-prompt-file <file>    an already chat-formatted prompt with one image placeholder (instead of --question)
+  --max-image-pixels <n>      refuse larger images before decoding (default 89478485, Pillow's MAX_IMAGE_PIXELS;
+                              a guard against decompression bombs)
   --backend onnx|transformers run on onnxruntime-node (default) or through transformers.js
   --dtype <name>              weight variant: fp32 (default), fp16, q8, q4, q4f16, ...
   --cache-dir <dir>           where hub downloads are cached
@@ -233,6 +238,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
     dtype: str('dtype'),
     attentionLayers,
     threads: integer('threads', str('threads'), 1),
+    maxImagePixels: integer('max-image-pixels', str('max-image-pixels'), 1),
     cacheDir: str('cache-dir'),
     offline: values['offline'] === true,
     json: values['json'] === true,

@@ -14,7 +14,7 @@ import { createAdsSelector } from '@icot/selector-ads';
 import { createRandomSelector } from '@icot/selector-random';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
-import { readImageFile } from '@icot/image';
+import { readImageFile } from '@icot/image/node';
 import { demoModel } from '@icot/demo-model';
 import type { RunOptions } from './options.js';
 import { renderReport } from './report.js';
@@ -61,7 +61,8 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   const signal = options.signal ?? (isDemo ? { tokenIds: demoModel.signalTokenIds } : 'newline');
   if (isDemo) note(`icot: ${demoModel.label}`);
 
-  const rgb = await readImageFile(imagePath);
+  const imageOptions = options.maxImagePixels !== undefined ? { maxPixels: options.maxImagePixels } : {};
+  const rgb = await readImageFile(imagePath, imageOptions);
   const modelSource = options.model ?? demoModel.dir;
   note(`icot: loading ${modelSource} ...`);
   let lastProgress = 0;
@@ -86,7 +87,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   try {
     const image = await model.encodeImage(rgb, io.signal ? { signal: io.signal } : {});
     const demos = [];
-    for (const path of options.demoImages) demos.push(await model.encodeImage(await readImageFile(path), io.signal ? { signal: io.signal } : {}));
+    for (const path of options.demoImages) demos.push(await model.encodeImage(await readImageFile(path, imageOptions), io.signal ? { signal: io.signal } : {}));
     note(
       `icot: ${model.family.name} on ${model.provider}; image ${rgb.width}x${rgb.height} -> ${image.grid.rows}x${image.grid.cols} patches`,
     );

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AttentionUnavailableError, createSignalTrigger, generateICoT, ModelConfigError, ModelFilesError } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
-import { readImageFile } from '@icot/image';
+import { readImageFile } from '@icot/image/node';
 import { addExternalDataReference, copyModel, fixturePath, loadOracle, replaceSoftmaxWithExpLogSoftmax } from '@icot/testing';
 import { loadOnnxModel, SUPPORTED_ATTENTION_SHAPES } from '../src/index.js';
 

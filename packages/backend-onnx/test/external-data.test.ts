@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createSignalTrigger, generateICoT } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
-import { readImageFile } from '@icot/image';
+import { readImageFile } from '@icot/image/node';
 import { parseOnnxModel } from '@icot/onnx-proto';
 import { copyModel, fixturePath, loadOracle, moveWeightsToExternalData } from '@icot/testing';
 import { loadOnnxModel } from '../src/index.js';

@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { createSignalTrigger, generateICoT, type VisionLanguageModelV1 } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
-import { readImageFile } from '@icot/image';
+import { readImageFile } from '@icot/image/node';
 import { fixturePath, loadOracle } from '@icot/testing';
 import { loadOnnxModel } from '../src/index.js';
 import type { FeatureImage } from '../src/index.js';

@@ -6,7 +6,8 @@ import { IcotError, ImageError, type RgbImage } from '@icot/core';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, encodePng, readImageFile } from './index.js';
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, encodePng, ImageTooLargeError, readImageHeader } from './index.js';
+import { decodeImage as decodeImageExact, readImageFile } from './node.js';
 
 // ---------------------------------------------------------------------------------------------
 // A minimal PNG writer, so that tests can make every colour type and bit depth (pngjs cannot
@@ -87,20 +88,31 @@ describe('decodeImage: PNG', () => {
     expect(decoded.data).toEqual(data);
   });
 
-  it('drops alpha of RGBA without compositing (like PIL convert("RGB"))', () => {
+  it('composites RGBA over white by default, or drops alpha like PIL convert("RGB")', () => {
     const png = pngjs.PNG.sync.write(
       Object.assign(new pngjs.PNG({ width: 3, height: 1 }), {
         data: Buffer.from([10, 20, 30, 255, 200, 100, 50, 0, 1, 2, 3, 128]),
       }),
     );
-    expect(decodeImage(png)).toEqual(rgb(3, 1, [10, 20, 30, 200, 100, 50, 1, 2, 3]));
+    // (1, 2, 3, 128) over white is (128, 128, 129) in Pillow's alpha_composite.
+    expect(decodeImage(png)).toEqual(rgb(3, 1, [10, 20, 30, 255, 255, 255, 128, 128, 129]));
+    expect(decodeImage(png, { alpha: 'drop' })).toEqual(rgb(3, 1, [10, 20, 30, 200, 100, 50, 1, 2, 3]));
+  });
+
+  it('leaves opaque pixels unchanged when compositing (every value, every channel)', () => {
+    const width = 256;
+    const rgba = Buffer.alloc(width * 4);
+    for (let v = 0; v < width; v++) rgba.set([v, 255 - v, (v * 7) % 256, 255], v * 4);
+    const png = pngjs.PNG.sync.write(Object.assign(new pngjs.PNG({ width, height: 1 }), { data: rgba }));
+    expect(decodeImage(png)).toEqual(decodeImage(png, { alpha: 'drop' }));
   });
 
   it('replicates 8-bit gray and gray+alpha', () => {
     const gray = makePng({ width: 3, height: 1, bitDepth: 8, colorType: 0, rows: [[0, 128, 255]] });
     expect(decodeImage(gray)).toEqual(rgb(3, 1, [0, 0, 0, 128, 128, 128, 255, 255, 255]));
     const grayAlpha = makePng({ width: 2, height: 1, bitDepth: 8, colorType: 4, rows: [[77, 0, 200, 255]] });
-    expect(decodeImage(grayAlpha)).toEqual(rgb(2, 1, [77, 77, 77, 200, 200, 200]));
+    expect(decodeImage(grayAlpha, { alpha: 'drop' })).toEqual(rgb(2, 1, [77, 77, 77, 200, 200, 200]));
+    expect(decodeImage(grayAlpha)).toEqual(rgb(2, 1, [255, 255, 255, 200, 200, 200]));
   });
 
   it('scales 1-, 2- and 4-bit gray like Pillow (mode 1, L;2 x 0x55, L;4 x 0x11)', () => {
@@ -119,14 +131,15 @@ describe('decodeImage: PNG', () => {
     const rgb16 = makePng({ width: 1, height: 1, bitDepth: 16, colorType: 2, rows: [[0x12, 0x34, 0xff, 0xff, 0x00, 0xff]] });
     expect(decodeImage(rgb16)).toEqual(rgb(1, 1, [0x12, 0xff, 0x00]));
     const rgba16 = makePng({ width: 1, height: 1, bitDepth: 16, colorType: 6, rows: [[0xab, 0xcd, 0x01, 0x02, 0x80, 0x00, 0x00, 0x00]] });
-    expect(decodeImage(rgba16)).toEqual(rgb(1, 1, [0xab, 0x01, 0x80]));
+    expect(decodeImage(rgba16, { alpha: 'drop' })).toEqual(rgb(1, 1, [0xab, 0x01, 0x80]));
     const gray16 = makePng({ width: 3, height: 1, bitDepth: 16, colorType: 0, rows: [[0x00, 0x07, 0x00, 0xff, 0x01, 0x00]] });
     expect(decodeImage(gray16)).toEqual(rgb(3, 1, [7, 7, 7, 255, 255, 255, 255, 255, 255]));
     const grayAlpha16 = makePng({ width: 1, height: 1, bitDepth: 16, colorType: 4, rows: [[0x9a, 0xbc, 0x00, 0x00]] });
-    expect(decodeImage(grayAlpha16)).toEqual(rgb(1, 1, [0x9a, 0x9a, 0x9a]));
+    expect(decodeImage(grayAlpha16, { alpha: 'drop' })).toEqual(rgb(1, 1, [0x9a, 0x9a, 0x9a]));
+    expect(decodeImage(grayAlpha16)).toEqual(rgb(1, 1, [255, 255, 255]));
   });
 
-  it('looks up palettes (also sub-byte indices) and ignores palette alpha', () => {
+  it('looks up palettes (also sub-byte indices); palette alpha is dropped on request', () => {
     const palette: [number, number, number][] = [
       [255, 0, 0],
       [0, 255, 0],
@@ -135,16 +148,19 @@ describe('decodeImage: PNG', () => {
     ];
     // 2-bit indices 3,0,2,1 -> 0b11_00_10_01.
     const png = makePng({ width: 4, height: 1, bitDepth: 2, colorType: 3, rows: [[0b11001001]], palette, trns: [0, 128] });
-    expect(decodeImage(png)).toEqual(rgb(4, 1, [9, 8, 7, 255, 0, 0, 0, 0, 255, 0, 255, 0]));
+    expect(decodeImage(png, { alpha: 'drop' })).toEqual(rgb(4, 1, [9, 8, 7, 255, 0, 0, 0, 0, 255, 0, 255, 0]));
+    // Index 0 is fully transparent (white), index 1 half: (0, 255, 0, 128) over white is (127, 255, 127) in Pillow.
+    expect(decodeImage(png)).toEqual(rgb(4, 1, [9, 8, 7, 255, 255, 255, 0, 0, 255, 127, 255, 127]));
     const png8 = makePng({ width: 2, height: 2, bitDepth: 8, colorType: 3, rows: [[1, 2], [3, 0]], palette });
     expect(decodeImage(png8)).toEqual(rgb(2, 2, [0, 255, 0, 0, 0, 255, 9, 8, 7, 255, 0, 0]));
   });
 
-  it('keeps the colour of pixels that match a tRNS colour key', () => {
+  it('applies a tRNS colour key like Pillow: gray pixels become transparent, RGB is left alone', () => {
     const png = makePng({ width: 2, height: 1, bitDepth: 8, colorType: 2, rows: [[10, 20, 30, 40, 50, 60]], trns: [0, 10, 0, 20, 0, 30] });
     expect(decodeImage(png)).toEqual(rgb(2, 1, [10, 20, 30, 40, 50, 60]));
     const gray = makePng({ width: 2, height: 1, bitDepth: 8, colorType: 0, rows: [[5, 6]], trns: [0, 5] });
-    expect(decodeImage(gray)).toEqual(rgb(2, 1, [5, 5, 5, 6, 6, 6]));
+    expect(decodeImage(gray, { alpha: 'drop' })).toEqual(rgb(2, 1, [5, 5, 5, 6, 6, 6]));
+    expect(decodeImage(gray)).toEqual(rgb(2, 1, [255, 255, 255, 6, 6, 6]));
   });
 });
 
@@ -259,5 +275,87 @@ describe('readImageFile', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('decompression-bomb guard', () => {
+  /** A PNG whose IHDR declares `width` x `height` but whose data is tiny (it would fail later). */
+  const hugePng = (width: number, height: number) => {
+    const png = makePng({ width: 1, height: 1, bitDepth: 8, colorType: 0, rows: [[7]] });
+    const view = new DataView(png.buffer);
+    view.setUint32(16, width);
+    view.setUint32(20, height);
+    view.setUint32(29, crc32(png.subarray(12, 29))); // IHDR's CRC
+    return png;
+  };
+  /** A JPEG header (SOI + SOF0) that declares `width` x `height`. */
+  const hugeJpeg = (width: number, height: number) =>
+    Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, height >> 8, height & 255, width >> 8, width & 255, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+
+  it('reads the size from the PNG IHDR and the JPEG SOF without decoding', () => {
+    expect(readImageHeader(hugePng(40000, 30000))).toEqual({ format: 'png', width: 40000, height: 30000 });
+    expect(readImageHeader(hugeJpeg(65000, 2))).toEqual({ format: 'jpeg', width: 65000, height: 2 });
+  });
+
+  it("refuses more than Pillow's MAX_IMAGE_PIXELS before decoding, naming the size, the limit and the fix", async () => {
+    expect(DEFAULT_MAX_IMAGE_PIXELS).toBe(Math.floor((1024 * 1024 * 1024) / 4 / 3));
+    for (const [bytes, decode] of [
+      [hugePng(20000, 5000), (b: Uint8Array) => decodeImage(b, { name: 'bomb.png' })],
+      [hugeJpeg(60000, 2000), (b: Uint8Array) => decodeImage(b, { name: 'bomb.png' })],
+      [hugePng(20000, 5000), (b: Uint8Array) => decodeImageExact(b, { name: 'bomb.png' })],
+      [hugeJpeg(60000, 2000), (b: Uint8Array) => decodeImageExact(b, { name: 'bomb.png' })],
+    ] as const) {
+      const error = await Promise.resolve()
+        .then(() => decode(bytes))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(ImageTooLargeError);
+      expect(error).toBeInstanceOf(ImageError);
+      const { message, hint, code, limit, pixels } = error as ImageTooLargeError;
+      expect(code).toBe('image-unreadable');
+      expect(limit).toBe(DEFAULT_MAX_IMAGE_PIXELS);
+      expect(pixels).toBeGreaterThan(DEFAULT_MAX_IMAGE_PIXELS);
+      expect(message).toContain('bomb.png');
+      expect(message).toContain('89,478,485');
+      expect(hint).toContain('--max-image-pixels');
+      expect(hint).toContain('maxPixels');
+    }
+  });
+
+  it('applies a raised or lowered limit (Infinity: none)', () => {
+    const png = makePng({ width: 4, height: 3, bitDepth: 8, colorType: 0, rows: [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]] });
+    expect(catchError(() => decodeImage(png, { maxPixels: 11 }))).toBeInstanceOf(ImageTooLargeError);
+    expect(decodeImage(png, { maxPixels: 12 }).width).toBe(4);
+    expect(decodeImage(png, { maxPixels: Infinity }).width).toBe(4);
+  });
+
+  it('rejects a maxPixels that is not a positive integer', () => {
+    const png = makePng({ width: 1, height: 1, bitDepth: 8, colorType: 0, rows: [[1]] });
+    for (const maxPixels of [0, -5, 1.5, Number.NaN]) expect(catchError(() => decodeImage(png, { maxPixels }))).toMatchObject({ code: 'invalid-option' });
+  });
+});
+
+describe('EXIF orientation', () => {
+  it('is applied unless switched off; sharp does not rotate on its own', async () => {
+    const exif = Uint8Array.from([
+      ...[0x45, 0x78, 0x69, 0x66, 0, 0], // Exif\0\0
+      ...[0x4d, 0x4d, 0, 0x2a, 0, 0, 0, 8], // big-endian TIFF, IFD0 at 8
+      ...[0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0], // one entry: Orientation SHORT 6
+      ...[0, 0, 0, 0],
+    ]);
+    const width = 16;
+    const height = 8;
+    const rgba = new Uint8Array(width * height * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 29) % 256));
+    const plain = new Uint8Array(jpeg.encode({ width, height, data: rgba }, 95).data);
+    const bytes = Uint8Array.from([...plain.subarray(0, 2), 0xff, 0xe1, 0, exif.length + 2, ...exif, ...plain.subarray(2)]);
+    const stored = await decodeImageExact(bytes, { applyExifOrientation: false });
+    expect([stored.width, stored.height]).toEqual([16, 8]);
+    const upright = await decodeImageExact(bytes);
+    expect([upright.width, upright.height]).toEqual([8, 16]);
+    // Rotated 90 degrees clockwise: the output's top-left pixel is the stored bottom-left one.
+    expect(Array.from(upright.data.subarray(0, 3))).toEqual(Array.from(stored.data.subarray((7 * 16) * 3, (7 * 16) * 3 + 3)));
+    expect([decodeImage(bytes).width, decodeImage(bytes).height]).toEqual([8, 16]);
   });
 });
