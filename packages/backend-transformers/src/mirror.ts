@@ -5,8 +5,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ModelFilesError } from '@icot/core';
 import { prepareDecoder, type DecoderPreparation, type PreparedDecoder } from '@icot/onnx-decoding';
 
-/** Bump when the tap's graph edits change, so older tapped copies are not reused. */
-const TAP_FORMAT = 'icot-tap-3';
+/** Bump when the graph edits change (taps, last-position logits), so older copies are not reused. */
+const TAP_FORMAT = 'icot-tap-4';
 
 /** Default folder for tapped model copies. */
 export function defaultTappedCacheDir(): string {
@@ -49,7 +49,7 @@ export async function tappedMirror(folder: string, decoderFile: string, settings
   const decoder = prepareDecoder(bytes, decoderFile, settings);
   if (!decoder.edited) return { dir: source, decoder, reused: true };
   const key = createHash('sha256')
-    .update(JSON.stringify([TAP_FORMAT, decoderPath, info.size, info.mtimeMs, settings.attentionLayers ?? 'all']))
+    .update(JSON.stringify([TAP_FORMAT, decoderPath, info.size, info.mtimeMs, settings.attentionLayers ?? 'all', settings.tapAttention ?? true, settings.logits ?? 'last']))
     .digest('hex')
     .slice(0, 24);
   const weightFiles = new Set([...decoder.info.externalDataFiles].map((f) => join(dirname(decoderFile), f)));

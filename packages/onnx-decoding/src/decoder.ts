@@ -2,14 +2,22 @@ import { ModelConfigError, ModelFilesError, type ModelCapabilities } from '@icot
 import { parseOnnxModel, type OnnxModelInfo } from '@icot/onnx-proto';
 import { findAttentionSites, tapAttention, type AttentionGraphShape } from './attention-tap.js';
 import { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';
+import { findLogitsProjection, LOGITS_TO_KEEP_INPUTS, sliceLogitsToLastPosition, type LogitsRows } from './logits.js';
 import { inputSpecs, type OrtSession } from './tensors.js';
 
 /** How to prepare a decoder graph. */
 export interface DecoderPreparation {
   /** Layers to tap (default all). */
   readonly attentionLayers?: AttentionLayerSetting;
-  /** Add attention taps (default true); false keeps the graph unchanged, e.g. for plain decoding. */
+  /** Add attention taps (default true); false loads the graph without them, e.g. for plain decoding. */
   readonly tapAttention?: boolean;
+  /**
+   * Which positions of a step get logits (default 'last'): 'last' computes the output projection
+   * for the last position only (through the export's `num_logits_to_keep` / `logits_to_keep`
+   * input, or by slicing the activation right before the projection), so a prefill returns one
+   * row of vocabulary size instead of one per input position; 'all' keeps every row.
+   */
+  readonly logits?: 'last' | 'all';
 }
 
 /** A decoder graph checked against the onnx-community contract, with attention taps when supported. */
@@ -18,6 +26,8 @@ export interface PreparedDecoder {
   readonly bytes: Uint8Array;
   /** Whether `bytes` differs from the original. */
   readonly edited: boolean;
+  /** Which rows of logits a step returns, and how (or why every row). */
+  readonly logits: LogitsRows;
   readonly info: OnnxModelInfo;
   /** Tap output names, one per tapped layer (undefined when not tapped). */
   readonly tapOutputs: readonly string[] | undefined;
@@ -33,8 +43,9 @@ export interface PreparedDecoder {
 /**
  * Check a decoder graph against the onnx-community contract (`inputs_embeds` or `input_ids`,
  * `attention_mask`, `position_ids`, `past_key_values.{i}.key/value` -> `logits`,
- * `present.{i}.key/value`) and add attention taps when its attention shape is supported.
- * `label` names the file in errors.
+ * `present.{i}.key/value`), add attention taps when its attention shape is supported, and limit
+ * its logits to the last position (see {@link DecoderPreparation.logits}; graphs of an unexpected
+ * shape keep every row, and `logits.reason` says why). `label` names the file in errors.
  */
 export function prepareDecoder(bytes: Uint8Array, label: string, options: DecoderPreparation = {}): PreparedDecoder {
   let info: OnnxModelInfo;
@@ -57,9 +68,23 @@ export function prepareDecoder(bytes: Uint8Array, label: string, options: Decode
       ? ({ supported: false, reason: 'the model was loaded without attention taps (tapAttention: false).' } as const)
       : findAttentionSites(info, layers);
   const tapped = sites.supported ? tapAttention(info, sites, attentionLayers) : undefined;
+  let edited = tapped?.bytes;
+  let logits: LogitsRows;
+  const keepInput = info.inputs.find((i) => (LOGITS_TO_KEEP_INPUTS as readonly string[]).includes(i.name));
+  if (options.logits === 'all') logits = { rows: 'all', reason: "every position's logits were asked for (logits: 'all')" };
+  else if (keepInput) logits = { rows: 'last', how: 'logits-to-keep-input', input: keepInput.name, inputRank: keepInput.dims?.length ?? 0 };
+  else {
+    const base = edited ? parseOnnxModel(edited) : info;
+    const projection = findLogitsProjection(base);
+    if (projection.found) {
+      edited = sliceLogitsToLastPosition(base, projection.node);
+      logits = { rows: 'last', how: 'sliced-before-projection', projection: projection.node.name };
+    } else logits = { rows: 'all', reason: `${label} keeps logits for every position: ${projection.reason}.` };
+  }
   return {
-    bytes: tapped ? tapped.bytes : bytes,
-    edited: tapped !== undefined,
+    bytes: edited ?? bytes,
+    edited: edited !== undefined,
+    logits,
     info,
     tapOutputs: tapped?.outputs,
     attentionLayers,
@@ -94,6 +119,7 @@ export function describeDecoder(prepared: PreparedDecoder, session: OrtSession, 
   return {
     session,
     tapOutputs: prepared.tapOutputs,
+    logits: prepared.logits,
     attentionLayers: prepared.attentionLayers,
     attentionShape: prepared.attentionShape,
     unavailableReason: prepared.unavailableReason,

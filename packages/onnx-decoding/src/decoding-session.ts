@@ -13,7 +13,7 @@ import {
 import type { Tensor } from 'onnxruntime-common';
 import type { DecoderGraph } from './decoder.js';
 import { fromHalf, toHalf } from './float16.js';
-import { defaultTensorFactory, emptyTensor, int64Tensor, OnesMask, readFloat, type TensorFactory } from './tensors.js';
+import { defaultTensorFactory, disposeTensor, emptyTensor, int64Tensor, OnesMask, readLastRow, type TensorFactory } from './tensors.js';
 
 /** Turns a step's segments into the decoder's main input tensor (embeddings or token ids). */
 export type SegmentEncoder = (segments: readonly InputSegment[], length: number) => Promise<Tensor>;
@@ -21,6 +21,8 @@ export type SegmentEncoder = (segments: readonly InputSegment[], length: number)
 /**
  * One KV cache driven through a decoder graph. The cache tensors returned by a step are fed to
  * the next as they are (no copies); the attention mask is a view of a growing buffer of ones.
+ * Only the last position's logits are read (float16 logits: only that row is converted), and
+ * tensors a step supersedes (the previous cache, outputs not kept) are disposed.
  */
 export class OnnxDecodingSession implements DecodingSessionV1 {
   private past: Record<string, Tensor> = {};
@@ -29,6 +31,8 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
   private readonly mask: OnesMask;
   private readonly pastNames: string[] = [];
   private readonly presentNames: string[] = [];
+  /** `num_logits_to_keep` / `logits_to_keep` = 1, for exports with that input. */
+  private readonly logitsToKeep: Record<string, Tensor> = {};
 
   constructor(
     private readonly decoder: DecoderGraph,
@@ -46,6 +50,8 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
         this.presentNames.push(`present.${i}.${kind}`);
         this.past[name] = emptyTensor(this.tensors, decoder.pastType, [1, decoder.kvHeads, 0, decoder.headDim]);
       }
+    const rows = decoder.logits;
+    if (rows.rows === 'last' && rows.how === 'logits-to-keep-input') this.logitsToKeep[rows.input] = int64Tensor(tensors, [1], rows.inputRank === 0 ? [] : [1]);
   }
 
   get length(): number {
@@ -97,7 +103,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
         }
         next[name] = this.tensors(tensor.type, out, [1, kvHeads, total + n, headDim]);
       }
-    this.past = next;
+    this.replacePast(next);
     this.cacheLength = total + n;
   }
 
@@ -116,17 +122,32 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     let out: Record<string, Tensor> | undefined;
     for (let start = 0; start < length; start += chunk) {
       const end = Math.min(length, start + chunk);
+      if (out) this.disposeOutputs(out); // an earlier chunk's logits and taps are not needed
       out = await this.run(main, start, end, length, positions);
+      if (input.signal?.aborted) this.disposeOutputs(out);
       throwIfAborted(input.signal);
     }
     const total = this.cacheLength;
-    const logitsTensor = out!['logits']!;
-    const vocab = logitsTensor.dims[2]!;
-    const rows = logitsTensor.dims[1]!;
-    const all = logitsTensor.type === 'float32' ? (logitsTensor.data as Float32Array) : readFloat(logitsTensor);
-    const logits = all.subarray((rows - 1) * vocab, rows * vocab);
-    if (!input.attention) return { logits };
-    return { logits, attention: this.readAttention(out!, total) };
+    try {
+      // one row: [1, 1, vocab] from decoders that compute the last position only, else the last of [1, S, vocab]
+      const logits = readLastRow(out!['logits']!);
+      if (!input.attention) return { logits };
+      return { logits, attention: this.readAttention(out!, total) };
+    } finally {
+      this.disposeOutputs(out!);
+    }
+  }
+
+  /** Dispose a step's outputs except the cache tensors (read what is needed first). */
+  private disposeOutputs(out: Record<string, Tensor>): void {
+    for (const [name, tensor] of Object.entries(out)) if (!name.startsWith('present.')) disposeTensor(tensor);
+  }
+
+  /** Make `next` the cache, disposing the tensors it supersedes. */
+  private replacePast(next: Record<string, Tensor>): void {
+    const previous = this.past;
+    this.past = next;
+    for (const [name, tensor] of Object.entries(previous)) if (next[name] !== tensor) disposeTensor(tensor);
   }
 
   /** Run inputs `[start, end)` of a step whose main input holds `length` positions. */
@@ -135,7 +156,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     const total = this.cacheLength + n;
     const width = main.dims.length === 3 ? main.dims[2]! : 1;
     const input = n === length ? main : this.tensors(main.type, (main.data as Float32Array).subarray(start * width, end * width), main.dims.length === 3 ? [1, n, width] : [1, n]);
-    const feeds: Record<string, Tensor> = { ...this.past, [this.decoder.mainInput]: input, attention_mask: this.mask.view(total) };
+    const feeds: Record<string, Tensor> = { ...this.past, ...this.logitsToKeep, [this.decoder.mainInput]: input, attention_mask: this.mask.view(total) };
     if (this.decoder.positionRank) {
       const data = new Int32Array(positions.axes * n);
       for (let a = 0; a < positions.axes; a++) data.set(positions.data.subarray(a * length + start, a * length + end), a * n);
@@ -144,7 +165,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     const out = await this.decoder.session.run(feeds);
     const next: Record<string, Tensor> = {};
     this.pastNames.forEach((name, i) => (next[name] = out[this.presentNames[i]!]!));
-    this.past = next;
+    this.replacePast(next);
     this.cacheLength = total;
     return out;
   }
@@ -168,7 +189,8 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
   }
 
   dispose(): void {
+    if (this.disposed) return;
     this.disposed = true;
-    this.past = {};
+    this.replacePast({});
   }
 }

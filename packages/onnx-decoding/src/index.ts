@@ -16,18 +16,22 @@ export {
 } from './attention-tap.js';
 export { decoderCapabilities, describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints, type PreparedDecoder } from './decoder.js';
 export { OnnxDecodingSession, type SegmentEncoder } from './decoding-session.js';
+export { findLogitsProjection, sliceLogitsToLastPosition, LOGITS_PREFIX, LOGITS_TO_KEEP_INPUTS, type LogitsProjection, type LogitsRows } from './logits.js';
 export { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';
 export {
   defaultTensorFactory,
+  disposeTensor,
   emptyTensor,
   floatTensor,
   inputSpecs,
   int64Tensor,
   OnesMask,
   readFloat,
+  readFloatRange,
+  readLastRow,
   type InputSpec,
   type OrtSession,
   type TensorFactory,
 } from './tensors.js';
-export { float16ToFloat32, float32ToFloat16, fromHalf, toHalf } from './float16.js';
+export { float16ToFloat32, float32ToFloat16, fromHalf, halfTable, toHalf } from './float16.js';
 export { embeddingsSegmentEncoder, type EmbeddingsEncoderSettings } from './embeddings.js';

@@ -37,14 +37,37 @@ export function floatTensor(factory: TensorFactory, type: string, data: Float32A
   return type === 'float16' ? factory('float16', float32ToFloat16(data), dims) : factory('float32', data, dims);
 }
 
-/** The values of a float32 or float16 tensor as float32 (no copy for float32). */
+/** The values of a float32 or float16 tensor as float32 (no copy for float32; a table lookup per value for float16). */
 export function readFloat(tensor: Tensor): Float32Array {
-  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  return readFloatRange(tensor, 0, tensor.size);
+}
+
+/**
+ * Values `[start, end)` of a float32 or float16 tensor as float32: a view for float32, and for
+ * float16 only that range converted (through the 65,536-entry half-precision lookup table).
+ */
+export function readFloatRange(tensor: Tensor, start: number, end: number): Float32Array {
+  if (tensor.type === 'float32') return (tensor.data as Float32Array).subarray(start, end);
   if (tensor.type === 'float16') {
-    const data = tensor.data as unknown;
-    return data instanceof Uint16Array ? float16ToFloat32(data) : Float32Array.from(data as ArrayLike<number>);
+    const data = tensor.data as unknown as Uint16Array | ArrayLike<number>;
+    // float16 data is a Uint16Array of bit patterns, or a Float16Array where the runtime has one
+    return data instanceof Uint16Array ? float16ToFloat32(data.subarray(start, end)) : Float32Array.from((data as Float32Array).subarray(start, end));
   }
   throw new Error(`expected a float tensor, got ${tensor.type}`);
+}
+
+/** The last row of a [..., rows, width] float32 / float16 tensor as float32 (only that row is converted). */
+export function readLastRow(tensor: Tensor): Float32Array {
+  const width = tensor.dims[tensor.dims.length - 1]!;
+  return readFloatRange(tensor, tensor.size - width, tensor.size);
+}
+
+/**
+ * Release a tensor's data where the runtime supports it (`Tensor.dispose`: GPU buffers are freed,
+ * CPU tensors drop their reference). Views already taken of CPU data stay valid.
+ */
+export function disposeTensor(tensor: Tensor | undefined): void {
+  if (tensor && typeof (tensor as { dispose?: unknown }).dispose === 'function' && tensor.location !== 'none') tensor.dispose();
 }
 
 /** An int64 tensor from numbers. */

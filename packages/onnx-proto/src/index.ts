@@ -22,6 +22,7 @@ export {
   nodeField,
   replaceNodes,
   rewriteNodes,
+  rewriteOutputs,
   type AttributeSpec,
   type GraphAdditions,
   type ModelSpec,

@@ -369,6 +369,27 @@ export function rewriteNodes(model: OnnxModelInfo, rewrite: (node: OnnxNode, raw
   return withGraph(model, parts);
 }
 
+/**
+ * A copy of `model` where each graph output for which `rewrite` returns ValueInfoProto bytes
+ * (see {@link encodeValueInfo}) is declared by those bytes instead; all other bytes are copied
+ * unchanged.
+ */
+export function rewriteOutputs(model: OnnxModelInfo, rewrite: (output: OnnxValueInfo) => Uint8Array | undefined): Uint8Array {
+  const { bytes, graphField } = model;
+  const parts: Uint8Array[] = [];
+  let index = 0;
+  let copyFrom = graphField.start;
+  for (const f of readFields(bytes, graphField.start, graphField.end)) {
+    if (f.field !== 12) continue;
+    const replacement = rewrite(model.outputs[index++]!);
+    if (!replacement) continue;
+    parts.push(bytes.subarray(copyFrom, f.tagStart), new ProtoWriter().bytes(12, replacement).finish());
+    copyFrom = f.end;
+  }
+  parts.push(bytes.subarray(copyFrom, graphField.end));
+  return withGraph(model, parts);
+}
+
 /** A GraphProto `node` field holding `nodeProto` bytes (to return from {@link rewriteNodes}). */
 export function nodeField(nodeProto: Uint8Array): Uint8Array {
   return new ProtoWriter().bytes(1, nodeProto).finish();

@@ -26,6 +26,11 @@ export interface DecoderSpec {
   readonly exposeQueries?: readonly number[];
   /** Weight variant (default fp32); see {@link WeightDtype}. */
   readonly dtype?: WeightDtype;
+  /**
+   * Add the `num_logits_to_keep` input (int64 scalar) of exports that have one: logits for the
+   * last n positions, all of them for 0.
+   */
+  readonly logitsToKeepInput?: boolean;
 }
 
 /**
@@ -230,7 +235,13 @@ export function buildDecoder(spec: DecoderSpec, options: GraphBuilderOptions = {
     const gated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
     x = g.op('Add', [x, linear(gated, `layers.${l}.down_proj`, intermediate, hidden)]);
   }
-  const logits = linear(rmsNorm(x, 'norm'), 'lm_head', hidden, vocab);
+  let final = rmsNorm(x, 'norm');
+  if (spec.logitsToKeepInput) {
+    // hidden[:, -n:, :] (n = 0 keeps every position: -0 = 0)
+    const keep = g.input('num_logits_to_keep', INT64, []);
+    final = g.op('Slice', [final, g.op('Neg', [g.op('Unsqueeze', [keep, g.int64([0])])]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
+  }
+  const logits = linear(final, 'lm_head', hidden, vocab);
   g.output(logits, 'logits', act, ['batch_size', 'sequence_length', vocab]);
   for (let l = 0; l < layers; l++)
     for (const kind of ['key', 'value']) g.output(`present.${l}.${kind}`, `present.${l}.${kind}`, act, ['batch_size', kvHeads, 'total_sequence_length', headDim]);

@@ -27,6 +27,8 @@ export interface TinyModelSettings {
    * (`decoder_model_merged_q4.onnx`), so `loadOnnxModel(dir, { dtype })` finds them.
    */
   readonly dtype?: WeightDtype;
+  /** Give the decoder the `num_logits_to_keep` input some exports have (see {@link DecoderSpec.logitsToKeepInput}). */
+  readonly logitsToKeepInput?: boolean;
   /**
    * Store each graph's weights in an external `<file>.onnx_data` file, written as they are
    * generated (default: for graphs whose weights reach {@link EXTERNAL_DATA_AUTO_BYTES}).
@@ -102,6 +104,7 @@ function decoderSpec(settings: TinyModelSettings, vocab: number, mropeSection: D
     init: settings.init ?? 0.1,
     ...(settings.exposeQueries ? { exposeQueries: settings.exposeQueries } : {}),
     ...(settings.dtype && settings.dtype !== 'fp32' ? { dtype: settings.dtype } : {}),
+    ...(settings.logitsToKeepInput ? { logitsToKeepInput: true } : {}),
   };
 }
 
