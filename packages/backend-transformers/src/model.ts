@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, Tensor as HfTensor } from '@huggingface/transformers';
+import { AutoModelForImageTextToText, AutoProcessor, env, Tensor as HfTensor } from '@huggingface/transformers';
 import {
   ModelConfigError,
   ModelFilesError,
@@ -18,13 +18,15 @@ import {
   type VisionLanguageModelV1,
 } from '@icot/core';
 import {
-  clipRegion,
   FeatureImage,
   describeModelFamily,
   preparePromptWithFamily,
+  preprocessClipImage,
+  preprocessQwen2VlImage,
   squarePatchGrid,
   type ModelFamilyDescription,
   readClipPreprocessorConfig,
+  readQwen2VlPreprocessorConfig,
 } from '@icot/families';
 import {
   decoderCapabilities,
@@ -80,7 +82,6 @@ export interface HfTokenizerLike {
 /** The parts of a transformers.js processor this backend uses. */
 export interface HfProcessor {
   tokenizer: HfTokenizerLike;
-  image_processor: (images: RawImage[]) => Promise<Record<string, HfTensor>>;
 }
 
 /** Tensors made with transformers.js's own onnxruntime, so its sessions accept them. */
@@ -101,35 +102,43 @@ function tokenizerAdapter(tokenizer: HfTokenizerLike): TokenizerV1 {
 
 /** The family description plus how this backend turns an image into features. */
 interface FamilyFacts extends ModelFamilyDescription {
-  /** Run transformers.js's processor and vision encoder on an image. */
-  encode(model: HfModel, processor: HfProcessor, image: RgbImage): Promise<FeatureImage>;
+  /** Preprocess an image (shared, Pillow-exact) and run transformers.js's vision encoder on it. */
+  encode(model: HfModel, image: RgbImage): Promise<FeatureImage>;
 }
 
-const toRaw = (image: RgbImage): RawImage => new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
-
+/**
+ * Images are preprocessed by `@icot/families` (the slow PIL-based Hugging Face processors, bit for
+ * bit), not by transformers.js's processor: that one resizes with sharp without antialiasing, so its
+ * pixel_values differ from the Python reference (and from the ONNX backend). Both backends thus
+ * feed the vision encoder the same pixel_values.
+ */
 function familyFacts(config: Record<string, unknown>, generation: Record<string, unknown>, preprocessor: Record<string, unknown>, tokenText: (id: number) => string | undefined): FamilyFacts {
   const description = describeModelFamily(config, generation, tokenText, ['qwen2-vl', 'llava']);
   const size = (image: RgbImage) => ({ width: image.width, height: image.height });
   const features = (tensor: HfTensor) => readFloat(tensor.ort_tensor as unknown as OrtTensor);
-  if (description.kind === 'qwen2-vl')
+  if (description.kind === 'qwen2-vl') {
+    const qwen = readQwen2VlPreprocessorConfig(preprocessor);
     return {
       ...description,
-      async encode(model, processor, image) {
-        const inputs = await processor.image_processor([toRaw(image)]);
-        const [, h, w] = (inputs['image_grid_thw']!.tolist() as bigint[][])[0]!.map(Number) as [number, number, number];
-        const out = await model.encode_image({ pixel_values: inputs['pixel_values'], image_grid_thw: inputs['image_grid_thw'] });
+      async encode(model, image) {
+        const pixels = preprocessQwen2VlImage(image, qwen);
+        const out = await model.encode_image({
+          pixel_values: new HfTensor('float32', pixels.pixelValues, [...pixels.dims]),
+          image_grid_thw: new HfTensor('int64', BigInt64Array.from(pixels.gridThw, (v) => BigInt(v)), [1, 3]),
+        });
         const merge = description.spatialMergeSize;
-        return new FeatureImage(features(out), description.hiddenSize, { rows: h / merge, cols: w / merge }, size(image));
+        return new FeatureImage(features(out), description.hiddenSize, { rows: pixels.gridThw[1] / merge, cols: pixels.gridThw[2] / merge }, size(image));
       },
     };
+  }
   const clip = readClipPreprocessorConfig(preprocessor);
   return {
     ...description,
-    async encode(model, processor, image) {
-      const inputs = await processor.image_processor([toRaw(image)]);
-      const out = await model.encode_image({ pixel_values: inputs['pixel_values'] });
+    async encode(model, image) {
+      const pixels = preprocessClipImage(image, clip);
+      const out = await model.encode_image({ pixel_values: new HfTensor('float32', pixels.pixelValues, [...pixels.dims]) });
       const grid = squarePatchGrid(out.dims.length === 3 ? out.dims[1]! : out.dims[0]!);
-      return new FeatureImage(features(out), description.hiddenSize, grid, size(image), clipRegion(image.width, image.height, clip));
+      return new FeatureImage(features(out), description.hiddenSize, grid, size(image), pixels.region);
     },
   };
 }
@@ -149,9 +158,10 @@ async function readJson(path: string, required: boolean): Promise<Record<string,
 const GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
 
 /**
- * A vision-language model run through transformers.js: its processor (image preprocessing,
- * tokenizer, chat template) and its ONNX sessions, driven step by step with icot's KV-cache loop;
- * attention comes from tapped decoder graphs that transformers.js loads from a cached copy.
+ * A vision-language model run through transformers.js: its processor (tokenizer, chat template)
+ * and its ONNX sessions, driven step by step with icot's KV-cache loop; images are preprocessed by
+ * `@icot/families` (Pillow-exact, the same pixel_values as the ONNX backend); attention comes from
+ * tapped decoder graphs that transformers.js loads from a cached copy.
  */
 export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
   readonly specificationVersion = 'v1' as const;
@@ -231,7 +241,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
 
   async encodeImage(image: RgbImage, options: { signal?: AbortSignal } = {}): Promise<FeatureImage> {
     throwIfAborted(options.signal);
-    return this.facts.encode(this.hfModel, this.hfProcessor, image);
+    return this.facts.encode(this.hfModel, image);
   }
 
   async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { createTestImage } from '@icot/core/test';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { decodeImage } from '@icot/image';
+import { readImageFile } from '@icot/image/node';
 import {
   copyModel,
   describeDecoderConformance,
@@ -44,7 +46,7 @@ describe('transformers.js backend reproduces the reference ICoT run (tiny Qwen2-
   });
   afterAll(() => model?.dispose());
 
-  it('uses transformers.js preprocessing, tokenizer and chat template, and our positions', async () => {
+  it('uses transformers.js tokenizer and chat template, the shared preprocessing, and our positions', async () => {
     const encoded = await model.encodeImage(image);
     expect(encoded.grid).toEqual({ rows: 8, cols: 8 });
     Array.from(encoded.features.subarray(0, 8)).forEach((v, i) => expect(v).toBeCloseTo(oracle.image_features_first_row![i]!, 5));
@@ -64,6 +66,35 @@ describe('transformers.js backend reproduces the reference ICoT run (tiny Qwen2-
 
   it('reproduces plain greedy decoding with insertions off', async () => {
     expect((await icot(model, await model.encodeImage(image), 0)).tokens).toEqual(oracle.plain_greedy_tokens);
+  });
+
+  it('feeds the vision encoder the pixel_values of the Python processor (and of the ONNX backend) on a resized, rotated JPEG', async () => {
+    // The golden was computed with Pillow + numpy as the slow HF processor does (make_goldens.py);
+    // the ONNX backend feeds preprocessQwen2VlImage's output, which @icot/families checks against it.
+    const goldens = new URL('../../image/test/goldens/', import.meta.url);
+    const manifest = JSON.parse(await readFile(new URL('manifest.json', goldens), 'utf8')) as {
+      processed: { input: string; config: string; dims: number[]; gridThw: number[]; pixelValuesSha256: string }[];
+    };
+    const golden = manifest.processed.find((p) => p.input === 'inputs/photo-640x480-rot6.jpg' && p.config === 'tiny-qwen2-vl')!;
+    const photo = await readImageFile(new URL(golden.input, goldens).pathname);
+    expect([photo.width, photo.height]).toEqual([480, 640]);
+    const seen: Record<string, { dims: number[]; data: ArrayBufferView }>[] = [];
+    const encodeImage = model.hfModel.encode_image.bind(model.hfModel);
+    model.hfModel.encode_image = (inputs) => {
+      seen.push(inputs as (typeof seen)[number]);
+      return encodeImage(inputs);
+    };
+    try {
+      const encoded = await model.encodeImage(photo);
+      expect(encoded.grid).toEqual({ rows: golden.gridThw[1]! / 2, cols: golden.gridThw[2]! / 2 });
+    } finally {
+      model.hfModel.encode_image = encodeImage;
+    }
+    const pixels = seen[0]!['pixel_values']!;
+    expect(pixels.dims).toEqual(golden.dims);
+    expect(Array.from(seen[0]!['image_grid_thw']!.data as BigInt64Array, Number)).toEqual(golden.gridThw);
+    const bytes = new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(golden.pixelValuesSha256);
   });
 
   it('loads the tapped copy from the cache folder, symlinking everything but the decoder', async () => {
