@@ -4,11 +4,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { createRandom } from '@icot/core';
-import { encodeModel, encodeValueInfo, OnnxDataType, parseOnnxModel } from '@icot/onnx-proto';
-import { normal, TINY_MODEL_VARIANTS, writeTinyQwen2Vl, type TinyModelInfo } from '@icot/testing';
+import { encodeModel, encodeValueInfo, float16ToFloat32, float32ToFloat16, OnnxDataType, parseOnnxModel } from '@icot/onnx-proto';
+import { normal, TINY_DTYPE_VARIANTS, TINY_MODEL_VARIANTS, WEIGHT_DTYPE_SUFFIX, writeTinyQwen2Vl, type TinyModelInfo, type WeightDtype } from '@icot/testing';
 import { findAttentionSites, SUPPORTED_ATTENTION_SHAPES, tapAttention } from './attention-tap.js';
 
-const VARIANTS = TINY_MODEL_VARIANTS;
+const VARIANTS = [...TINY_MODEL_VARIANTS, ...TINY_DTYPE_VARIANTS];
+
+/**
+ * Largest difference allowed between a tapped row and softmax(QK^T/sqrt(d)) computed in float64
+ * from the layer's own queries and keys (the reference sees the same quantized weights, since it
+ * starts from the layer's outputs): float32 attention (fp32; q4: 4-bit weights, float32
+ * activations) agrees to float32 rounding; float16 attention (fp16, q4f16) rounds the scores to
+ * float16 before its float32 softmax: a relative 2^-11 of a score s moves a probability p by about
+ * p x 2^-11 x |s|, under 5e-4 for |s| < 4 and p < 0.25 (the tiny models' rows).
+ */
+const TAP_TOLERANCE: Record<WeightDtype, number> = { fp32: 1e-5, q4: 1e-5, fp16: 5e-4, q4f16: 5e-4 };
+
+const asFloat32 = (t: ort.Tensor): Float32Array => (t.type === 'float16' ? float16ToFloat32(t.data as Uint16Array) : (t.data as Float32Array));
 
 const root = await mkdtemp(join(tmpdir(), 'icot-tap-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -36,23 +48,28 @@ function referenceRow(query: Float32Array, seq: number, keys: Float32Array, tota
   return row;
 }
 
-for (const variant of VARIANTS) {
+VARIANTS.forEach((variant, index) => {
+  const dtype = variant.settings.dtype ?? 'fp32';
+  const tolerance = TAP_TOLERANCE[dtype];
+  const decoderFile = () => join(info.dir, 'onnx', `decoder_model_merged${WEIGHT_DTYPE_SUFFIX[dtype]}.onnx`);
+  let info: TinyModelInfo;
   describe(`attention tap on ${variant.name}`, () => {
-    let info: TinyModelInfo;
     beforeAll(async () => {
-      info = await variant.write(join(root, variant.name.slice(1, 2)), { ...variant.settings, exposeQueries: [0, variant.settings.layers! - 1] });
+      info = await variant.write(join(root, String(index)), { ...variant.settings, exposeQueries: [0, variant.settings.layers! - 1] });
     });
 
     it('the tap finds one attention site per layer of the right shape', async () => {
-      const model = parseOnnxModel(new Uint8Array(await readFile(join(info.dir, 'onnx', 'decoder_model_merged.onnx'))));
+      const model = parseOnnxModel(new Uint8Array(await readFile(decoderFile())));
       const sites = findAttentionSites(model, info.decoder.layers);
       expect(sites.supported && sites.shape).toBe(variant.shape);
     });
 
-    it('the tapped row equals softmax(QK^T/sqrt(d)) computed from the layer\'s Q and K, at prefill and at a decode step (1e-5)', async () => {
+    it(`the tapped row equals softmax(QK^T/sqrt(d)) computed from the layer's Q and K, at prefill and at a decode step (${tolerance})`, async () => {
       const { hidden, heads, kvHeads, layers } = info.decoder;
       const headDim = hidden / heads;
-      const model = parseOnnxModel(new Uint8Array(await readFile(join(info.dir, 'onnx', 'decoder_model_merged.onnx'))));
+      const half = dtype === 'fp16' || dtype === 'q4f16';
+      const floats = (data: Float32Array, dims: number[]) => (half ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims));
+      const model = parseOnnxModel(new Uint8Array(await readFile(decoderFile())));
       const sites = findAttentionSites(model, layers);
       if (!sites.supported) throw new Error(sites.reason);
       const tapped = tapAttention(model, sites);
@@ -66,33 +83,32 @@ for (const variant of VARIANTS) {
           : BigInt64Array.from({ length: seq }, (_, i) => BigInt(past + i));
         const feeds: Record<string, ort.Tensor> = {
           ...pastTensors,
-          inputs_embeds: new ort.Tensor('float32', normal(random, seq * hidden, 1), [1, seq, hidden]),
+          inputs_embeds: floats(normal(random, seq * hidden, 1), [1, seq, hidden]),
           attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
           position_ids: new ort.Tensor('int64', positions, mrope ? [3, 1, seq] : [1, seq]),
         };
         const out = await session.run(feeds);
         for (const layer of [0, layers - 1]) {
-          const expected = referenceRow(out[`debug.query.${layer}`]!.data as Float32Array, seq, out[`present.${layer}.key`]!.data as Float32Array, total, heads, kvHeads, headDim);
+          const expected = referenceRow(asFloat32(out[`debug.query.${layer}`]!), seq, asFloat32(out[`present.${layer}.key`]!), total, heads, kvHeads, headDim);
           const got = out[tapped.outputs[layer]!]!.data as Float32Array;
           expect(got.length).toBe(total);
           let maxDiff = 0;
           for (let j = 0; j < total; j++) maxDiff = Math.max(maxDiff, Math.abs(got[j]! - expected[j]!));
-          expect(maxDiff).toBeLessThan(1e-5);
+          expect(maxDiff).toBeLessThan(tolerance);
         }
         const presents: Record<string, ort.Tensor> = {};
         for (let l = 0; l < layers; l++) for (const kind of ['key', 'value']) presents[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`]!;
         return presents;
       };
       const empty: Record<string, ort.Tensor> = {};
-      for (let l = 0; l < layers; l++) for (const kind of ['key', 'value']) empty[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+      for (let l = 0; l < layers; l++) for (const kind of ['key', 'value']) empty[`past_key_values.${l}.${kind}`] = floats(new Float32Array(0), [1, kvHeads, 0, headDim]);
       const afterPrefill = await run(37, 0, empty);
       const afterStep = await run(1, 37, afterPrefill);
       await run(5, 38, afterStep);
       await session.release();
     });
-
   });
-}
+});
 
 describe('findAttentionSites', () => {
   it('explains graphs it cannot read, naming the supported shapes', () => {

@@ -310,7 +310,7 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
   };
 }
 
-/** A tiny model configuration that exercises one decoder attention shape. */
+/** A tiny model configuration that exercises one decoder attention shape (and weight variant: `settings.dtype`). */
 export interface TinyModelVariant {
   readonly name: string;
   /** The attention shape the backend's tap should find. */
@@ -327,5 +327,11 @@ export const TINY_MODEL_VARIANTS: readonly TinyModelVariant[] = [
   { name: '(d) LLaVA-style, 1-D positions, GroupQueryAttention', shape: 'group-query-attention', write: writeTinyLlava, settings: { attention: 'group-query-attention', layers: 2, heads: 8, kvHeads: 2, hidden: 128, seed: 14 } },
 ];
 
-/** Every weight variant x attention shape that onnxruntime's CPU provider runs (filled in below). */
-export const TINY_DTYPE_VARIANTS: readonly TinyModelVariant[] = [];
+/**
+ * The weight variants fp16, q4 (MatMulNBits) and q4f16 of the Qwen2-VL-style shapes (a)-(c), whose
+ * folders hold `onnx/<graph>_<dtype>.onnx`: every combination loads, taps and decodes on
+ * onnxruntime-node 1.30's CPU provider.
+ */
+export const TINY_DTYPE_VARIANTS: readonly TinyModelVariant[] = (['fp16', 'q4', 'q4f16'] as const).flatMap((dtype) =>
+  TINY_MODEL_VARIANTS.filter((v) => v.write === writeTinyQwen2Vl).map((v) => ({ ...v, name: `${v.name}, ${dtype}`, settings: { ...v.settings, dtype } })),
+);
