@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelFilesError } from '@icot/core';
 import { describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints } from '@icot/onnx-decoding';
-import { createOrtSession, type OrtSettings } from './ort-io.js';
+import { createOrtSession, createOrtSessionWithWeights, type OrtSettings } from './ort-io.js';
 
 /** How to load a decoder graph. */
 export interface DecoderGraphSettings extends OrtSettings, DecoderPreparation {}
@@ -27,6 +27,8 @@ export async function loadDecoderGraph(path: string, label: string, modelDir: st
       missing,
       hint: 'Download the .onnx_data file(s) next to the .onnx file.',
     });
-  const session = await createOrtSession(prepared.edited ? prepared.bytes : path, label, modelDir, settings);
+  const session = prepared.edited
+    ? await createOrtSessionWithWeights(prepared.bytes, label, modelDir, prepared.info.externalDataFiles, settings)
+    : await createOrtSession(path, label, modelDir, settings);
   return describeDecoder(prepared, session, hints);
 }

@@ -11,7 +11,7 @@ export { OnnxTokenModel, TOKEN_MODEL_GRAPHS } from './token-model.js';
 export { llavaParts, qwen2VlParts, EMBEDDINGS_FAMILIES } from './families.js';
 export { FeatureImage } from '@icot/families';
 export { openModelFolder, onnxFileName, parseDtype, ONNX_DTYPE_SUFFIXES, type ModelFolder, type OnnxDtype, type OnnxDtypeSetting } from './model-folder.js';
-export { HubRepository, cachedModelDir, defaultCacheDir, isHubId, type DownloadProgress, type HubOptions } from './hub.js';
+export { HubRepository, hubCacheDir, isHubId, type DownloadProgress, type HubOptions } from './hub.js';
 export type { OrtSettings } from './ort-io.js';
 export {
   findAttentionSites,

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ModelConfigError, ModelFilesError, type VisionLanguageModelV1 } from '@icot/core';
-import { HubRepository, isHubId, type HubOptions } from './hub.js';
+import { HubRepository, isHubId, type HubOptions } from '@icot/hub';
 import { onnxFileName, openModelFolder, type OnnxDtypeSetting } from './model-folder.js';
 import { EMBEDDINGS_MODEL_GRAPHS, OnnxEmbeddingsModel, type OnnxModelSettings } from './embeddings-model.js';
 import { EMBEDDINGS_FAMILIES } from './families.js';
@@ -11,7 +11,7 @@ import { FAMILY_MODEL_TYPES } from '@icot/families';
 export interface LoadOnnxModelOptions extends OnnxModelSettings {
   /** Weight variant: fp32 (default), fp16, q8, q4, ... or one per graph. */
   readonly dtype?: OnnxDtypeSetting;
-  /** How to fetch hub models. */
+  /** How to fetch hub models (cache folder, revision, endpoint, token, local files only, progress, cancellation ...). */
   readonly hub?: HubOptions;
 }
 
@@ -51,15 +51,20 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** Download what a model needs from the hub into the cache; returns the local folder. */
+/**
+ * Download what a model needs from the hub into the hub cache (the revision resolved to a commit,
+ * files already cached cost no request); returns the snapshot folder `snapshots/<commit>`.
+ */
 export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOptions = {}): Promise<string> {
   const repo = new HubRepository(repoId, options.hub);
-  const files = await repo.files();
+  const { files } = await repo.resolve();
   const has = new Set(files);
   if (!has.has('config.json'))
-    throw new ModelFilesError(`${repoId} has no config.json.`, { missing: ['config.json'], hint: 'Use an onnx-community style repository (config.json, tokenizer.json, onnx/*.onnx).' });
+    throw new ModelFilesError(`${repoId} has no config.json${(await repo.resolve()).fromCache ? ' in the hub cache' : ''}.`, {
+      missing: ['config.json'],
+      hint: 'Use an onnx-community style repository (config.json, tokenizer.json, onnx/*.onnx).',
+    });
   const configPath = await repo.fetchFile('config.json');
-  const { readFile } = await import('node:fs/promises');
   const config = JSON.parse(await readFile(configPath, 'utf8')) as { model_type?: string };
   const family = familyFor(String(config.model_type), repoId);
   const wanted = ['generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'chat_template.json'].filter((f) => has.has(f));
@@ -74,14 +79,13 @@ export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOp
     }
     wanted.push(file, ...files.filter((f) => f.startsWith(`${file}_data`)));
   }
-  for (const file of wanted) await repo.fetchFile(file);
-  return repo.dir;
+  return repo.fetchFiles(wanted);
 }
 
 /**
  * Load a vision-language model for ONNX Runtime from a local folder in the onnx-community layout
- * or a Hugging Face hub id (downloaded once into a cache). The family is picked from
- * `config.json`'s `model_type`.
+ * or a Hugging Face hub id (downloaded once into the hub cache, see {@link downloadOnnxModel}).
+ * The family is picked from `config.json`'s `model_type`.
  */
 export async function loadOnnxModel(source: string, options: LoadOnnxModelOptions = {}): Promise<VisionLanguageModelV1> {
   let folderPath = source;
