@@ -2,14 +2,15 @@
 import { AbortedError } from '@icot/core';
 import { main } from './main.js';
 
+// Models run in a child process (@icot/runner), so this process stays responsive: the first
+// SIGINT (Ctrl-C) or SIGTERM kills the run at once, even mid-prefill, and the command exits 130.
 const controller = new AbortController();
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  process.stderr.write('\nicot: cancelling (Ctrl-C again to quit now)\n');
-  controller.abort(new AbortedError('Cancelled by the user (Ctrl-C).'));
-});
+const cancel = (signal: NodeJS.Signals): void => {
+  if (controller.signal.aborted) process.exit(130);
+  controller.abort(new AbortedError(signal === 'SIGINT' ? 'Cancelled by the user (Ctrl-C).' : `Cancelled by ${signal}.`));
+};
+process.on('SIGINT', cancel);
+process.on('SIGTERM', cancel);
 
 const code = await main(process.argv.slice(2), {
   stdout: process.stdout,

@@ -37,3 +37,4 @@ export {
   type WeightDtype,
 } from './models/weights.js';
 export { chatMlTemplate, tokenizerFiles, type GeneratedTokenizer } from './models/tokenizer-files.js';
+export { writeSlowPrefillModel, type SlowPrefillModel } from './models/slow-prefill.js';

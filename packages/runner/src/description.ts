@@ -1,0 +1,182 @@
+import { OptionError, type ICoTEvent, type ICoTResult, type SamplingOptions } from '@icot/core';
+
+/** Backends a run description can name. */
+export const BACKENDS = ['onnx', 'transformers'] as const;
+/** Patch selectors a run description can name. */
+export const SELECTORS = ['ads', 'random'] as const;
+/** Insertion decoders a run description can name. */
+export const DECODERS = ['input', 'kv-copy', 'kv-rebind'] as const;
+
+/** Where a model comes from and how it is loaded. Two runs with equal descriptions can share one loaded model. */
+export interface ModelDescription {
+  /** Model folder (onnx-community layout) or hub id (`owner/name`). */
+  readonly source: string;
+  /** `onnx` (onnxruntime-node, default) or `transformers` (transformers.js). */
+  readonly backend?: (typeof BACKENDS)[number];
+  /** Weight variant: fp32 (default), fp16, q8, q4, q4f16, ... */
+  readonly dtype?: string;
+  /** onnxruntime threads per operator (onnx backend; default: onnxruntime's choice). */
+  readonly threads?: number;
+  /** Decoder layers whose attention is averaged for ADS (default all). */
+  readonly attentionLayers?: 'all' | readonly number[] | { readonly last: number };
+  /** Where hub downloads are cached (default the backend's). */
+  readonly cacheDir?: string;
+  /** Never use the network (hub ids must be cached). */
+  readonly offline?: boolean;
+}
+
+/** An image: a PNG or JPEG file, or its bytes (`name` is used in error messages). */
+export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
+
+/** The prompt: a question formatted with the model's chat template, or an already formatted prompt. */
+export type PromptDescription = { readonly question: string } | { readonly text: string };
+
+/** A patch selector by name: `ads` (attention-driven selection, the paper's) or `random` (seeded ablation). */
+export interface SelectorDescription {
+  readonly name: (typeof SELECTORS)[number];
+}
+
+/** An insertion decoder by name, with its settings. */
+export interface DecoderDescription {
+  /** `input` (input-end insertion, the paper's), `kv-copy` or `kv-rebind` (KV-cache insertion). */
+  readonly name: (typeof DECODERS)[number];
+  /** Positions of inserted patches: the official square `grid` (default) or the `source` layout. */
+  readonly layout?: 'grid' | 'source';
+  /** kv decoders: feed the framing tokens around the copied entries (default true). */
+  readonly delimiters?: boolean;
+}
+
+/** When insertions happen. */
+export interface TriggerDescription {
+  /** `newline` (any token whose text has a line break; default) or explicit signal token ids. */
+  readonly signal?: 'newline' | { readonly tokenIds: readonly number[] };
+  /** Insert at every n-th signal token (default 2, as the official code). */
+  readonly every?: number;
+  /** Also insert right after the prompt (default: the model family's official behaviour). */
+  readonly afterPrompt?: boolean;
+}
+
+/**
+ * One whole ICoT run, as plain data (structured-clone serialisable; JSON too when images are
+ * paths): what to load, what to ask, and the strategies by name. Defaults are the paper's.
+ */
+export interface RunDescription {
+  readonly model: ModelDescription;
+  /**
+   * Images in prompt order: the query image first, then images for one-shot demonstrations
+   * (numbered 2, 3 ... in the region syntax). ICoT selects from the last whole image.
+   */
+  readonly images: readonly ImageSource[];
+  /** Refuse images whose header declares more pixels than this (default Pillow's `MAX_IMAGE_PIXELS`). */
+  readonly maxImagePixels?: number;
+  readonly prompt: PromptDescription;
+  /** Default `{ name: 'ads' }`. */
+  readonly selector?: SelectorDescription;
+  /** Default `{ name: 'input' }`. */
+  readonly decoder?: DecoderDescription;
+  /** Default: newline signal, every 2nd, the family's after-prompt behaviour. */
+  readonly trigger?: TriggerDescription;
+  /** Patches per insertion (default: the family's, 16 for Qwen2-VL). */
+  readonly k?: number;
+  /** Most insertions per answer (default 3; 0 = plain decoding). */
+  readonly maxInsertions?: number;
+  /** Never select a patch twice in one answer (default: the family's official behaviour). */
+  readonly excludeSelected?: boolean;
+  /** Most generated tokens (default 128). */
+  readonly maxNewTokens?: number;
+  /** Greedy unless `temperature` > 0; sampling is seeded by `seed` (default 0). */
+  readonly sampling?: SamplingOptions;
+}
+
+/** Size and patch grid of an encoded image. */
+export interface EncodedImageInfo {
+  readonly width: number;
+  readonly height: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** The loaded model, as reported to the caller. */
+export interface LoadedModelInfo {
+  readonly modelId: string;
+  /** Model family (`qwen2-vl`, `llava`, `chameleon` ...). */
+  readonly family: string;
+  /** Backend provider that runs it. */
+  readonly provider: string;
+}
+
+/** Events of a run before generation starts: loading (with download progress) and image encoding. */
+export type RunnerEvent =
+  | { readonly type: 'model-loading'; readonly source: string; readonly backend: (typeof BACKENDS)[number] }
+  | {
+      readonly type: 'download';
+      /** File in the repository. */
+      readonly file: string;
+      readonly loaded: number;
+      /** Total bytes, when known. */
+      readonly total: number | undefined;
+      /** Whether the file came from the cache. */
+      readonly cached: boolean;
+    }
+  | ({ readonly type: 'model-loaded'; /** Whether a model loaded by an earlier run was reused. */ readonly reused: boolean } & LoadedModelInfo)
+  | { readonly type: 'images-encoded'; readonly images: readonly EncodedImageInfo[] };
+
+/**
+ * Everything a run reports, in order: `model-loading`, `download`s, `model-loaded`,
+ * `images-encoded`, then the events of `streamICoT` (`start` - the prefill begins right after it -,
+ * `token`, `text-delta`, `insertion`, `finish`). All plain JSON data.
+ */
+export type RunEvent = RunnerEvent | ICoTEvent;
+
+/** What a finished run returns. */
+export interface RunOutcome {
+  readonly result: ICoTResult;
+  readonly model: LoadedModelInfo;
+  /** The encoded images, in the description's order. */
+  readonly images: readonly EncodedImageInfo[];
+  /** Text of each generated token on its own, in order (to split the answer at insertion points). */
+  readonly tokenTexts: readonly string[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function oneOf(what: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string))
+    throw new OptionError(`${what} '${String(value)}' is not supported.`, { hint: `Use one of: ${allowed.join(', ')}.` });
+}
+
+/**
+ * Check the shape of a run description (names, required fields, image sources); numbers are
+ * checked where they are used. Throws {@link OptionError} naming the problem. Cheap: callers check
+ * before starting a child process, and the child checks again.
+ */
+export function checkRunDescription(description: unknown): asserts description is RunDescription {
+  if (!isObject(description)) throw new OptionError('The run description must be an object.', { hint: 'Pass { model, images, prompt, ... }.' });
+  const { model, images, prompt, selector, decoder, trigger } = description;
+  if (!isObject(model) || typeof model['source'] !== 'string' || model['source'] === '')
+    throw new OptionError('The run description has no model source.', { hint: 'Set model.source to a model folder or hub id.' });
+  if (model['backend'] !== undefined) oneOf('Backend', model['backend'], BACKENDS);
+  if (!Array.isArray(images) || images.length === 0)
+    throw new OptionError('The run description has no image.', { hint: 'Pass at least the query image, as { path } or { bytes }.' });
+  images.forEach((image: unknown, i) => {
+    const ok = isObject(image) && (typeof image['path'] === 'string' || image['bytes'] instanceof Uint8Array);
+    if (!ok) throw new OptionError(`Image ${i + 1} of the run description is neither { path } nor { bytes }.`, { hint: 'Pass a file path or the file bytes as a Uint8Array.' });
+  });
+  if (!isObject(prompt) || (typeof prompt['question'] !== 'string') === (typeof prompt['text'] !== 'string'))
+    throw new OptionError('The run description needs exactly one prompt: a question or a formatted text.', {
+      hint: 'Pass prompt: { question } or prompt: { text } (an already formatted prompt).',
+    });
+  if (selector !== undefined) oneOf('Selector', isObject(selector) ? selector['name'] : selector, SELECTORS);
+  if (decoder !== undefined) {
+    oneOf('Decoder', isObject(decoder) ? decoder['name'] : decoder, DECODERS);
+    const layout = (decoder as Record<string, unknown>)['layout'];
+    if (layout !== undefined) oneOf('Patch layout', layout, ['grid', 'source']);
+  }
+  if (trigger !== undefined) {
+    const signal = isObject(trigger) ? trigger['signal'] : trigger;
+    if (signal !== undefined && signal !== 'newline' && !(isObject(signal) && Array.isArray(signal['tokenIds'])))
+      throw new OptionError(`Signal '${JSON.stringify(signal)}' is not supported.`, { hint: "Use 'newline' or { tokenIds: [...] }." });
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Running a {@link RunDescription} in the calling process: model loading (with a one-model
+ * cache), images, strategies by name, and the ICoT loop. This is what the child process of
+ * `@icot/runner` executes. onnxruntime runs block the calling thread and cannot be interrupted:
+ * call this only where that is acceptable (a child process, a batch job); use
+ * `runInChildProcess` / `ChildRunner` from `@icot/runner` where runs must be cancellable.
+ * @module
+ */
+import { generateICoT, type PromptInput, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
+import { loadOnnxModel, parseDtype } from '@icot/backend-onnx';
+import { decodeImage, readImageFile } from '@icot/image/node';
+import { checkRunDescription, type EncodedImageInfo, type ImageSource, type LoadedModelInfo, type ModelDescription, type RunDescription, type RunEvent, type RunOutcome } from './description.js';
+import { createStrategies } from './strategies.js';
+
+export { createStrategies, type Strategies } from './strategies.js';
+
+/** Download progress as the runner reports it. */
+export type DownloadEvent = Extract<RunEvent, { type: 'download' }>;
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  /** Download progress (throttled to one report per file every 100 ms, plus each file's last). */
+  readonly onDownload?: (event: DownloadEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+function throttled(report: ((event: DownloadEvent) => void) | undefined): ((event: DownloadEvent) => void) | undefined {
+  if (!report) return undefined;
+  const last = new Map<string, number>();
+  return (event) => {
+    const now = Date.now();
+    const done = event.cached || (event.total !== undefined && event.loaded >= event.total);
+    if (!done && now - (last.get(event.file) ?? 0) < PROGRESS_INTERVAL_MS) return;
+    last.set(event.file, now);
+    report(event);
+  };
+}
+
+/** transformers.js progress callbacks: `{ status: 'progress', file, loaded, total }` while downloading. */
+function fromTransformersProgress(info: unknown): DownloadEvent | undefined {
+  if (typeof info !== 'object' || info === null) return undefined;
+  const { status, file, loaded, total } = info as Record<string, unknown>;
+  if (status !== 'progress' || typeof file !== 'string' || typeof loaded !== 'number') return undefined;
+  return { type: 'download', file, loaded, total: typeof total === 'number' ? total : undefined, cached: false };
+}
+
+/** Load the model a description names, on its backend (transformers.js is imported only when asked for). */
+export async function loadModel(description: ModelDescription, options: LoadModelOptions = {}): Promise<VisionLanguageModelV1> {
+  const report = throttled(options.onDownload);
+  if ((description.backend ?? 'onnx') === 'transformers') {
+    const { loadTransformersModel } = await import('@icot/backend-transformers');
+    return loadTransformersModel(description.source, {
+      ...(description.dtype ? { dtype: description.dtype } : {}),
+      attentionLayers: description.attentionLayers ?? 'all',
+      localFilesOnly: description.offline ?? false,
+      ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
+      ...(report
+        ? {
+            onProgress: (info: unknown) => {
+              const event = fromTransformersProgress(info);
+              if (event) report(event);
+            },
+          }
+        : {}),
+    });
+  }
+  return loadOnnxModel(description.source, {
+    ...(description.dtype ? { dtype: parseDtype(description.dtype) } : {}),
+    attentionLayers: description.attentionLayers ?? 'all',
+    ...(description.threads ? { intraOpNumThreads: description.threads } : {}),
+    hub: {
+      ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
+      localFilesOnly: description.offline ?? false,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(report ? { onProgress: (p) => report({ type: 'download', file: p.file, loaded: p.loaded, total: p.total, cached: p.cached }) } : {}),
+    },
+  });
+}
+
+/** A JSON text of `value` with object keys sorted, so equal descriptions give equal keys. */
+function stableKey(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/**
+ * Holds the most recently loaded model, so consecutive runs with an equal
+ * {@link ModelDescription} share it (a server child serving several runs one at a time).
+ * A run with another model releases the held one first.
+ */
+export class ModelCache {
+  private entry: { readonly key: string; readonly model: VisionLanguageModelV1 } | undefined;
+
+  /** The model for `description`: the held one when the description is equal, else a newly loaded one. */
+  async acquire(description: ModelDescription, options: LoadModelOptions & { readonly onEvent?: (event: RunEvent) => void } = {}): Promise<{ model: VisionLanguageModelV1; reused: boolean }> {
+    const key = stableKey(description);
+    if (this.entry?.key === key) return { model: this.entry.model, reused: true };
+    await this.dispose();
+    options.onEvent?.({ type: 'model-loading', source: description.source, backend: description.backend ?? 'onnx' });
+    const onDownload = options.onDownload ?? options.onEvent;
+    const model = await loadModel(description, { ...(onDownload ? { onDownload } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    this.entry = { key, model };
+    return { model, reused: false };
+  }
+
+  /** Release the held model, if any. */
+  async dispose(): Promise<void> {
+    const entry = this.entry;
+    this.entry = undefined;
+    await entry?.model.dispose();
+  }
+}
+
+async function readImage(source: ImageSource, index: number, maxPixels: number | undefined): Promise<RgbImage> {
+  const limit = maxPixels === undefined ? {} : { maxPixels };
+  if ('path' in source) return readImageFile(source.path, limit);
+  return decodeImage(source.bytes, { name: source.name ?? `image ${index + 1}`, ...limit });
+}
+
+/** Options of {@link executeRun}. */
+export interface ExecuteRunOptions {
+  /** Sees every {@link RunEvent}; if it throws, the run stops (its session is released) with that error. */
+  readonly onEvent?: (event: RunEvent) => void;
+  /** Model cache to load into and reuse from; without one the model is released when the run ends. */
+  readonly models?: ModelCache;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Run a whole {@link RunDescription} here: read the images, load (or reuse) the model, encode the
+ * images, build the strategies by name and generate with ICoT, reporting every {@link RunEvent}.
+ */
+export async function executeRun(description: RunDescription, options: ExecuteRunOptions = {}): Promise<RunOutcome> {
+  checkRunDescription(description);
+  const { signal } = options;
+  const emit = options.onEvent ?? (() => {});
+  const pixels: RgbImage[] = [];
+  for (const [i, source] of description.images.entries()) pixels.push(await readImage(source, i, description.maxImagePixels)); // bad files fail before a long load
+  const models = options.models ?? new ModelCache();
+  try {
+    const { model, reused } = await models.acquire(description.model, { onEvent: emit, ...(signal ? { signal } : {}) });
+    const info: LoadedModelInfo = { modelId: model.modelId, family: model.family.name, provider: model.provider };
+    emit({ type: 'model-loaded', reused, ...info });
+    const encoded = [];
+    const images: EncodedImageInfo[] = [];
+    for (const rgb of pixels) {
+      const image = await model.encodeImage(rgb, signal ? { signal } : {});
+      encoded.push(image);
+      images.push({ width: rgb.width, height: rgb.height, rows: image.grid.rows, cols: image.grid.cols });
+    }
+    emit({ type: 'images-encoded', images });
+    const prompt: PromptInput =
+      'text' in description.prompt
+        ? { text: description.prompt.text, images: encoded }
+        : { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: description.prompt.question }] }], images: encoded };
+    const tokenTexts: string[] = [];
+    const result = await generateICoT({
+      model,
+      prompt,
+      ...createStrategies(description, model),
+      ...(description.k !== undefined ? { k: description.k } : {}),
+      ...(description.maxInsertions !== undefined ? { maxInsertions: description.maxInsertions } : {}),
+      ...(description.excludeSelected !== undefined ? { excludeSelected: description.excludeSelected } : {}),
+      ...(description.maxNewTokens !== undefined ? { maxNewTokens: description.maxNewTokens } : {}),
+      ...(description.sampling ? { sampling: description.sampling } : {}),
+      ...(signal ? { signal } : {}),
+      onEvent: (event) => {
+        if (event.type === 'token') tokenTexts.push(model.tokenizer.decode([event.token]));
+        emit(event);
+      },
+    });
+    return { result, model: info, images, tokenTexts };
+  } finally {
+    if (!options.models) await models.dispose();
+  }
+}
