@@ -1,30 +1,37 @@
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { AutoModelForImageTextToText, AutoProcessor, env } from '@huggingface/transformers';
-import { IcotError, ModelFilesError } from '@icot/core';
+import { resolve } from 'node:path';
+import { ModelFilesError } from '@icot/core';
+import { HubRepository, isHubId, type HubOptions } from '@icot/hub';
 
-/** Where hub models come from. */
-export interface HubSettings {
-  /** transformers.js cache folder (default `env.cacheDir`). */
-  readonly cacheDir?: string;
-  readonly revision?: string;
-  /** Never use the network. */
-  readonly localFilesOnly?: boolean;
-  /** transformers.js progress callback while downloading. */
-  readonly onProgress?: (info: unknown) => void;
-}
-
-/** Whether `value` looks like a hub repository id (`owner/name`). */
-export function isHubId(value: string): boolean {
-  return /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(value) && !value.includes('..');
-}
+export { isHubId };
 
 /**
- * The local folder of a model: `source` itself when it is a folder; for a hub id, its folder in
- * transformers.js's file cache, downloaded with transformers.js first when files are missing.
+ * Where hub models come from: `@icot/hub`'s options (hub cache folder, revision, endpoint, token,
+ * local files only, download progress, cancellation ...). Downloads go to the huggingface_hub
+ * cache layout, shared with the ONNX backend and Python tools; transformers.js then loads the
+ * snapshot folder with local files only.
  */
-export async function resolveHubFolder(source: string, graphs: readonly string[], settings: HubSettings & { readonly dtype: string; readonly device?: string }): Promise<string> {
+export type HubSettings = HubOptions;
+
+/** Files transformers.js reads besides the graphs, fetched when the repository has them. */
+const MODEL_FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'processor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+  'chat_template.json',
+];
+
+/**
+ * The local folder of a model: `source` itself when it is a folder; for a hub id, its snapshot
+ * folder in the hub cache (`models--org--name/snapshots/<commit>`), after fetching the configs,
+ * the tokenizer files and `graphFiles` (with their external weight files) that are not cached yet.
+ */
+export async function resolveHubFolder(source: string, graphFiles: readonly string[], settings: HubSettings = {}): Promise<string> {
   try {
     if ((await stat(source)).isDirectory()) return resolve(source);
   } catch {
@@ -34,31 +41,17 @@ export async function resolveHubFolder(source: string, graphs: readonly string[]
     throw new ModelFilesError(`The model folder ${source} does not exist.`, {
       hint: 'Pass a local folder in the onnx-community layout or a hub id such as onnx-community/Qwen2-VL-2B-Instruct.',
     });
-  const cacheDir = settings.cacheDir ?? env.cacheDir ?? './.cache';
-  const dir = join(cacheDir, source, ...(settings.revision && settings.revision !== 'main' ? [settings.revision] : []));
-  const needed = ['config.json', 'tokenizer.json', ...graphs];
-  if (needed.every((f) => existsSync(join(dir, f)))) return dir;
-  if (settings.localFilesOnly)
-    throw new ModelFilesError(`${source} is not in the transformers.js cache (${dir}) and network use is off.`, {
-      hint: 'Run once with network access to download it, or pass a local folder.',
-    });
-  const options = {
-    cache_dir: cacheDir,
-    dtype: settings.dtype,
-    device: settings.device ?? 'cpu',
-    ...(settings.revision ? { revision: settings.revision } : {}),
-    ...(settings.onProgress ? { progress_callback: settings.onProgress } : {}),
-  };
-  try {
-    // transformers.js downloads into its cache; the untapped model is released right away.
-    await AutoProcessor.from_pretrained(source, options);
-    const model = await AutoModelForImageTextToText.from_pretrained(source, options as never);
-    await (model as unknown as { dispose(): Promise<unknown> }).dispose();
-  } catch (error) {
-    throw new IcotError('network', `Downloading ${source} with transformers.js failed: ${(error as Error).message}`, {
-      hint: 'Check the model id, the network and HF_TOKEN for gated models.',
-      cause: error,
+  const repo = new HubRepository(source, settings);
+  const { files, fromCache } = await repo.resolve();
+  const has = new Set(files);
+  const missing = graphFiles.filter((file) => !has.has(file));
+  if (missing.length) {
+    const variants = files.filter((f) => f.startsWith('onnx/') && f.endsWith('.onnx'));
+    throw new ModelFilesError(`${source} has no ${missing.join(', ')}${fromCache ? ' in the hub cache' : ''}.`, {
+      missing,
+      hint: variants.length ? `Available: ${variants.join(', ')}; pick a weight variant with dtype.` : 'This repository has no ONNX export of these graphs.',
     });
   }
-  return dir;
+  const wanted = [...MODEL_FILES.filter((f) => has.has(f)), ...graphFiles.flatMap((graph) => [graph, ...files.filter((f) => f.startsWith(`${graph}_data`))])];
+  return repo.fetchFiles(wanted);
 }

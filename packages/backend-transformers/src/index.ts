@@ -7,5 +7,5 @@
  * @module
  */
 export { loadTransformersModel, TransformersVisionLanguageModel, DTYPE_SUFFIXES, type HfModel, type HfProcessor, type HfTokenizerLike, type TransformersModelOptions } from './model.js';
-export { tappedMirror, defaultTappedCacheDir, type TappedMirror } from './mirror.js';
+export { tappedMirror, type TappedMirror } from './mirror.js';
 export { isHubId, resolveHubFolder, type HubSettings } from './hub.js';

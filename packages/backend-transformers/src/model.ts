@@ -56,7 +56,10 @@ export interface TransformersModelOptions extends HubSettings {
   readonly attentionLayers?: AttentionLayerSetting;
   /** Add attention taps (default true). */
   readonly tapAttention?: boolean;
-  /** Folder for tapped copies of decoder graphs (default `~/.cache/icot/tapped`). */
+  /**
+   * icot's cache folder, for tapped decoder graphs (`<dir>/tapped`) and the scratch folders
+   * transformers.js loads from (`<dir>/tmp`); default `$ICOT_CACHE_DIR`, else `~/.cache/icot`.
+   */
   readonly tappedCacheDir?: string;
   /** Longest prefill run through a fused-attention decoder (default 512, 0 = no chunking). */
   readonly prefillChunkSize?: number;
@@ -172,7 +175,10 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   readonly tokenizer: TokenizerV1;
-  /** The folder transformers.js loaded (a tapped copy when attention is tapped). */
+  /**
+   * The folder transformers.js loaded: the model folder, or - when attention is tapped - a scratch
+   * folder of links to the tapped graph and the model's files, deleted once loaded.
+   */
   readonly loadedFrom: string;
 
   private constructor(
@@ -200,7 +206,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
     const dtype = options.dtype ?? 'fp32';
     const suffix = DTYPE_SUFFIXES[dtype];
     if (suffix === undefined) throw new ModelConfigError(`Unknown dtype '${dtype}'.`, { hint: `Use one of: ${Object.keys(DTYPE_SUFFIXES).join(', ')}.` });
-    const folder = await resolveHubFolder(source, GRAPHS.map((g) => `onnx/${g}${suffix}.onnx`), { ...options, dtype });
+    const folder = await resolveHubFolder(source, GRAPHS.map((g) => `onnx/${g}${suffix}.onnx`), options);
     const required = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', ...GRAPHS.map((g) => `onnx/${g}${suffix}.onnx`)];
     const missing = required.filter((f) => !existsSync(join(folder, f)));
     if (missing.length)
@@ -231,6 +237,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
       throw new ModelFilesError(`transformers.js cannot load ${folder}: ${(error as Error).message}`, { cause: error });
     } finally {
       env.allowRemoteModels = wasRemote;
+      await mirror.release(); // the sessions hold the graphs: the scratch folder of links is not needed any more
     }
     const session = hfModel.sessions['decoder_model_merged'];
     if (!session) throw new ModelConfigError(`transformers.js loaded no decoder_model_merged session from ${folder}.`);
@@ -279,8 +286,9 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
 }
 
 /**
- * Load a vision-language model with transformers.js by hub id (downloaded into transformers.js's
- * cache) or local folder (never touching the network), ready for ICoT.
+ * Load a vision-language model with transformers.js by hub id (downloaded with `@icot/hub` into
+ * the huggingface_hub cache, shared with the ONNX backend and Python tools) or local folder
+ * (never touching the network), ready for ICoT. transformers.js itself only reads local files.
  */
 export async function loadTransformersModel(source: string, options: TransformersModelOptions = {}): Promise<TransformersVisionLanguageModel> {
   if (existsSync(source) && !(await stat(source)).isDirectory())

@@ -137,7 +137,7 @@ describe('offline and file errors', () => {
   });
 
   it('a not-cached hub id fails clearly without network use when local files only', async () => {
-    await expect(loadTransformersModel('test-org/not-cached', { localFilesOnly: true, cacheDir: join(root, 'hf-cache') })).rejects.toThrow(/not in the transformers.js cache/);
+    await expect(loadTransformersModel('test-org/not-cached', { localFilesOnly: true, cacheDir: join(root, 'hf-cache') })).rejects.toThrow(/not in the hub cache .* network use is off/);
   });
 
   it('decoders with external weight files keep them in place and reproduce the reference run', async () => {
