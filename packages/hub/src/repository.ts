@@ -17,7 +17,7 @@ export interface HubOptions {
   readonly endpoint?: string;
   /** Access token for gated or private models (default `$HF_TOKEN`, else the token `hf auth login` saved). */
   readonly token?: string;
-  /** Never use the network: resolve the revision through the cache's `refs/` (default `$HF_HUB_OFFLINE`). */
+  /** Never use the network: resolve the revision through the cache's `refs/` (also on when `$HF_HUB_OFFLINE` is set). */
   readonly localFilesOnly?: boolean;
   /** Download progress (and one report per file found in the cache). */
   readonly onProgress?: ProgressListener;
@@ -147,9 +147,9 @@ export class HubRepository {
     });
   }
 
-  /** Whether network use is off (the option, else `$HF_HUB_OFFLINE`). */
+  /** Whether network use is off (the option, or `$HF_HUB_OFFLINE`, which wins as in huggingface_hub). */
   get localFilesOnly(): boolean {
-    return this.options.localFilesOnly ?? offlineByEnvironment();
+    return this.options.localFilesOnly === true || offlineByEnvironment();
   }
 
   /** Resolve the revision to a commit and list the files (once; later calls share the answer). */

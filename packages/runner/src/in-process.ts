@@ -38,14 +38,6 @@ function throttled(report: ((event: DownloadEvent) => void) | undefined): ((even
   };
 }
 
-/** transformers.js progress callbacks: `{ status: 'progress', file, loaded, total }` while downloading. */
-function fromTransformersProgress(info: unknown): DownloadEvent | undefined {
-  if (typeof info !== 'object' || info === null) return undefined;
-  const { status, file, loaded, total } = info as Record<string, unknown>;
-  if (status !== 'progress' || typeof file !== 'string' || typeof loaded !== 'number') return undefined;
-  return { type: 'download', file, loaded, total: typeof total === 'number' ? total : undefined, cached: false };
-}
-
 /** Load the model a description names, on its backend (transformers.js is imported only when asked for). */
 export async function loadModel(description: ModelDescription, options: LoadModelOptions = {}): Promise<VisionLanguageModelV1> {
   const report = throttled(options.onDownload);
@@ -56,14 +48,8 @@ export async function loadModel(description: ModelDescription, options: LoadMode
       attentionLayers: description.attentionLayers ?? 'all',
       localFilesOnly: description.offline ?? false,
       ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
-      ...(report
-        ? {
-            onProgress: (info: unknown) => {
-              const event = fromTransformersProgress(info);
-              if (event) report(event);
-            },
-          }
-        : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(report ? { onProgress: (p) => report({ type: 'download', file: p.file, loaded: p.loaded, total: p.total, cached: p.cached }) } : {}),
     });
   }
   return loadOnnxModel(description.source, {
