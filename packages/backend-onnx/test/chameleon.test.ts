@@ -120,7 +120,7 @@ describe('ONNX backend on a Chameleon-class model reproduces the reference ICoT 
 describeModelConformance(
   'onnx / tiny Chameleon (discrete image tokens)',
   async () => ({ model: await loadOnnxModel(fixturePath('tiny-chameleon')), image: rgb, promptText: oracle.prompt_text, selector: createAdsSelector(), decoder: createInputInsertionDecoder() }),
-  { attention: true },
+  { attention: true, kvCache: true, crop: true },
 );
 
 for (const [name, create] of [
@@ -128,4 +128,8 @@ for (const [name, create] of [
   ['kv-copy', () => createKvInsertionDecoder({ mode: 'copy' })],
   ['kv-rebind', () => createKvInsertionDecoder({ mode: 'rebind' })],
 ] as const)
-  describeDecoderConformance(`${name} on onnx / tiny Chameleon`, create, async () => ({ model: await loadOnnxModel(fixturePath('tiny-chameleon')), image: rgb, promptText: oracle.prompt_text }));
+  describeDecoderConformance(`${name} on onnx / tiny Chameleon`, create, async () => ({ model: await loadOnnxModel(fixturePath('tiny-chameleon')), image: rgb, promptText: oracle.prompt_text }), {
+    kvCache: name !== 'input',
+    // two layers: the re-bound copies carry other context than re-encoded patches would
+    inputInsertion: name === 'input' ? 'equal' : 'different',
+  });

@@ -116,4 +116,4 @@ for (const mode of ['copy', 'rebind'] as const)
       image: decodeImage(new Uint8Array(await readFile(fixturePath('tiny-qwen2-vl', 'image.png')))),
       promptText: oracle.prompt_text,
     };
-  });
+  }, { kvCache: true, inputInsertion: 'different' }); // a two-layer model: kv-rebind equals input insertion only on one layer

@@ -60,7 +60,7 @@ for (const variant of VARIANTS) {
         decoder: createInputInsertionDecoder(),
       };
     },
-    { attention: true },
+    { attention: true, kvCache: true, crop: true },
   );
 }
 

@@ -157,13 +157,15 @@ describe('offline and file errors', () => {
 describeModelConformance(
   'transformers.js / tiny Qwen2-VL fixture',
   async () => ({ model: await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir }), image, promptText: oracle.prompt_text, selector: createAdsSelector(), decoder: createInputInsertionDecoder() }),
-  { attention: true },
+  { attention: true, kvCache: true, crop: true },
 );
 
 for (const [name, write, settings] of [
   ['Qwen2-VL-style, GroupQueryAttention', writeTinyQwen2Vl, { attention: 'group-query-attention', seed: 31 }],
   ['Qwen2-VL-style, MultiHeadAttention', writeTinyQwen2Vl, { attention: 'multi-head-attention', seed: 32 }],
   ['LLaVA-style', writeTinyLlava, { seed: 33 }],
+  // Qwen2-VL's real vocabulary size (151,936 logits, fewer tokenizer entries), small hidden size
+  ['Qwen2-VL-style at V = 151936', writeTinyQwen2Vl, { hidden: 32, vocab: 151_936, seed: 34 }],
 ] as const) {
   describeModelConformance(
     `transformers.js / generated ${name}`,
@@ -171,12 +173,17 @@ for (const [name, write, settings] of [
       const info = await write(join(root, name.replace(/\W+/g, '-')), settings);
       return { model: await loadTransformersModel(info.dir, { tappedCacheDir }), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
     },
-    { attention: true },
+    { attention: true, kvCache: true, crop: true },
   );
 }
 
-describeDecoderConformance('input insertion on transformers.js', () => createInputInsertionDecoder(), async () => ({
-  model: await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir }),
-  image,
-  promptText: oracle.prompt_text,
-}));
+describeDecoderConformance(
+  'input insertion on transformers.js',
+  () => createInputInsertionDecoder(),
+  async () => ({
+    model: await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir }),
+    image,
+    promptText: oracle.prompt_text,
+  }),
+  { kvCache: false, inputInsertion: 'equal' },
+);

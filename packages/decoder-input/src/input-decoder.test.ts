@@ -8,12 +8,12 @@ describeDecoderConformance('input insertion (grid)', () => createInputInsertionD
   model: createToyModel(),
   image: createTestImage(),
   promptText: 'look at <image> please',
-}));
+}), { kvCache: false, inputInsertion: 'equal' });
 describeDecoderConformance('input insertion (source layout)', () => createInputInsertionDecoder({ layout: 'source' }), async () => ({
   model: createToyModel(),
   image: createTestImage(),
   promptText: 'look at <image> please',
-}));
+}), { kvCache: false, inputInsertion: 'equal' });
 
 describe('InputInsertionDecoder', () => {
   it('feeds exactly the family block as one step', async () => {

@@ -11,7 +11,7 @@ for (const mode of ['copy', 'rebind'] as const)
       model: createToyModel(),
       image: createTestImage(),
       promptText: 'look at <image> please',
-    }));
+    }), { kvCache: true, inputInsertion: 'different' });
 
 /** RoPE of one head vector at a position (rotate_half layout), computed directly. */
 function rope(x: Float32Array, position: readonly number[], r: RopeDescriptionV1): Float32Array {

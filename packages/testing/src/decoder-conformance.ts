@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { slicePositions, type InsertionDecoderV1, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
+import {
+  IcotError,
+  slicePositions,
+  type DecodingSessionV1,
+  type EncodedImage,
+  type InsertionDecoderV1,
+  type PreparedPrompt,
+  type RgbImage,
+  type VisionLanguageModelV1,
+} from '@icot/core';
+import { firstLogitDifference, toleranceOf, type ConformanceDtype } from './conformance.js';
 
 /** How the decoder suite gets a model to insert into. */
 export interface DecoderConformanceSetup {
@@ -10,33 +20,104 @@ export interface DecoderConformanceSetup {
 }
 
 /**
- * Behavioural conformance suite of {@link InsertionDecoderV1}: an insertion extends the cache,
- * moves positions forward, gives next-token logits and is deterministic.
+ * How a decoder's result relates to input-end insertion of the same patches on the setup's model
+ * (the family's insertion block fed as one step, in the decoder's layout):
+ * - `equal`: the logits after the block and after one more token equal input insertion's, within
+ *   the dtype's tolerance (input insertion itself; kv-rebind on a one-layer model whose block
+ *   has framing tokens, e.g. Qwen2-VL's `<|vision_start|>` / `<|vision_end|>`);
+ * - `equal-after-next-token`: only the logits after one more token do (kv-rebind on a one-layer
+ *   model whose block is only patches, e.g. LLaVA: it feeds nothing, so its own result is the
+ *   logits before the block);
+ * - `different`: the logits after one more token differ by more than the tolerance (kv-copy,
+ *   whose copies keep their old positions; kv-rebind on deeper models, whose copies carry
+ *   another layer's context).
  */
-export function describeDecoderConformance(name: string, create: () => InsertionDecoderV1, setup: () => Promise<DecoderConformanceSetup>): void {
+export type InputInsertionRelation = 'equal' | 'equal-after-next-token' | 'different';
+
+/** What a decoder declares to the conformance suite (each flag selects tests either way, never a skip). */
+export interface DecoderConformanceCapabilities {
+  /**
+   * The decoder needs the session's KV cache (`session.kvCache`): the suite checks that it fails
+   * with an `IcotError` on a session without one; otherwise that it works without one.
+   */
+  readonly kvCache: boolean;
+  /** Its result against input-end insertion on the setup's model (see {@link InputInsertionRelation}). */
+  readonly inputInsertion: InputInsertionRelation;
+  /** Precision of the setup's model (default `fp32`): the tolerance of the comparison with input insertion, see {@link CONFORMANCE_TOLERANCES}. */
+  readonly dtype?: ConformanceDtype;
+}
+
+/** A view of `session` without KV cache access. */
+function withoutKvCache(session: DecodingSessionV1): DecodingSessionV1 {
+  return {
+    get length() {
+      return session.length;
+    },
+    step: (input) => session.step(input),
+    dispose: () => session.dispose(),
+  };
+}
+
+/**
+ * Behavioural conformance suite of {@link InsertionDecoderV1}: an insertion extends the cache,
+ * moves positions forward, gives next-token logits, is deterministic, needs KV cache access or
+ * not as declared, and relates to input-end insertion as declared. It compares logits in one
+ * pass without copies, so it runs at real vocabulary sizes (151,936). `setup` is called once per
+ * suite; the caller owns (and disposes) the model.
+ */
+export function describeDecoderConformance(
+  name: string,
+  create: () => InsertionDecoderV1,
+  setup: () => Promise<DecoderConformanceSetup>,
+  capabilities: DecoderConformanceCapabilities,
+): void {
+  const tolerance = toleranceOf(capabilities.dtype).logits;
   describe(`InsertionDecoderV1 conformance: ${name}`, () => {
-    const insertOnce = async (patches: readonly number[]) => {
-      const s = await setup();
+    let ready: Promise<DecoderConformanceSetup> | undefined;
+    /** A session prefilled with the prompt. */
+    const start = async () => {
+      const s = await (ready ??= setup());
       const image = await s.model.encodeImage(s.image);
       const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
       const session = s.model.createSession();
       const first = await session.step({ segments: prompt.segments, positions: prompt.positions });
-      const before = session.length;
-      const result = await create().insert({
-        model: s.model,
-        session,
-        image,
-        imageStart: prompt.images[0]!.start,
-        imagePositions: slicePositions(prompt.positions, prompt.images[0]!.start, prompt.images[0]!.start + image.patchCount),
-        patches,
-        position: prompt.nextPosition,
-        logits: first.logits,
-      });
+      return { model: s.model, image, prompt, session, first };
+    };
+    /** Logits after one more token (id 0) at `position`, and the session's length before it. */
+    const continueAt = async (model: VisionLanguageModelV1, session: DecodingSessionV1, position: number) => {
       const after = session.length;
-      // decoding continues after the block
-      const next = await session.step({ segments: [{ type: 'tokens', ids: [0] }], positions: s.model.family.textPositions(result.nextPosition, 1) });
+      const next = await session.step({ segments: [{ type: 'tokens', ids: [0] }], positions: model.family.textPositions(position, 1) });
       session.dispose();
-      return { result, before, after, next, prompt, image, model: s.model };
+      return { after, next: next.logits };
+    };
+    const insertOnce = async (patches: readonly number[], options: { hideKvCache?: boolean } = {}) => {
+      const { model, image, prompt, session, first } = await start();
+      const before = session.length;
+      const result = await create()
+        .insert({
+          model,
+          session: options.hideKvCache ? withoutKvCache(session) : session,
+          image,
+          imageStart: prompt.images[0]!.start,
+          imagePositions: slicePositions(prompt.positions, prompt.images[0]!.start, prompt.images[0]!.start + image.patchCount),
+          patches,
+          position: prompt.nextPosition,
+          logits: first.logits,
+        })
+        .catch((error: unknown) => {
+          session.dispose();
+          throw error;
+        });
+      const { after, next } = await continueAt(model, session, result.nextPosition);
+      return { result, before, after, next, prompt, image, model };
+    };
+    /** Input-end insertion of `patches`, computed here: the family's block fed as one step. */
+    const inputInsertion = async (patches: readonly number[], layout: InsertionDecoderV1['layout']) => {
+      const { model, image, prompt, session }: { model: VisionLanguageModelV1; image: EncodedImage; prompt: PreparedPrompt; session: DecodingSessionV1 } = await start();
+      const block = model.family.insertionBlock({ image, patches, start: prompt.nextPosition, layout });
+      const out = await session.step({ segments: block.segments, positions: block.positions });
+      const { after, next } = await continueAt(model, session, block.nextPosition);
+      return { logits: out.logits, after, next };
     };
 
     it('declares the v1 specification and a layout', () => {
@@ -51,20 +132,59 @@ export function describeDecoderConformance(name: string, create: () => Insertion
       expect(after - before).toBe(result.insertedTokens);
       expect(result.nextPosition).toBeGreaterThan(prompt.nextPosition);
       expect(result.logits.length).toBeGreaterThanOrEqual(model.vocabSize);
-      for (let i = 0; i < model.vocabSize; i++) expect(Number.isFinite(result.logits[i])).toBe(true);
+      let firstNonFinite = -1;
+      for (let i = 0; i < model.vocabSize && firstNonFinite < 0; i++) if (!Number.isFinite(result.logits[i])) firstNonFinite = i;
+      expect(firstNonFinite).toBe(-1);
     });
 
     it('is deterministic', async () => {
       const a = await insertOnce([1, 4]);
       const b = await insertOnce([1, 4]);
-      expect(Array.from(a.result.logits)).toEqual(Array.from(b.result.logits));
-      expect(Array.from(a.next.logits)).toEqual(Array.from(b.next.logits));
+      expect(firstLogitDifference(a.result.logits, b.result.logits, a.model.vocabSize, 0)).toBeUndefined();
+      expect(firstLogitDifference(a.next, b.next, a.model.vocabSize, 0)).toBeUndefined();
     });
 
     it('changes what follows depending on which patches are inserted', async () => {
       const a = await insertOnce([0, 1]);
       const b = await insertOnce([a.image.patchCount - 2, a.image.patchCount - 1]);
-      expect(Array.from(a.next.logits)).not.toEqual(Array.from(b.next.logits));
+      expect(firstLogitDifference(a.next, b.next, a.model.vocabSize, 0)).toBeDefined();
     });
+
+    if (capabilities.kvCache)
+      it('needs KV cache access: fails with an IcotError on a session without it', async () => {
+        const error = await insertOnce([0, 1], { hideKvCache: true }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(IcotError.is(error)).toBe(true);
+        expect((error as IcotError).hint).toBeTruthy();
+      });
+    else
+      it('needs no KV cache access: inserts through a session without it', async () => {
+        const { result, before, after, model } = await insertOnce([0, 1], { hideKvCache: true });
+        expect(after - before).toBe(result.insertedTokens);
+        expect(result.logits.length).toBeGreaterThanOrEqual(model.vocabSize);
+      });
+
+    const relation = capabilities.inputInsertion;
+    it(
+      relation === 'different'
+        ? `differs from input-end insertion of the same patches (by more than ${tolerance})`
+        : `gives the logits of input-end insertion of the same patches${relation === 'equal' ? '' : ' after the next token'} (${capabilities.dtype ?? 'fp32'}: ${tolerance} x max(1, |logit|))`,
+      async () => {
+        const patches = [1, 4, 5];
+        const ours = await insertOnce(patches);
+        const input = await inputInsertion(patches, create().layout);
+        const vocab = ours.model.vocabSize;
+        const next = firstLogitDifference(ours.next, input.next, vocab, tolerance);
+        if (relation === 'different') {
+          expect(next).toBeDefined();
+          return;
+        }
+        expect(ours.after).toBe(input.after);
+        expect(next).toBeUndefined();
+        if (relation === 'equal') expect(firstLogitDifference(ours.result.logits, input.logits, vocab, tolerance)).toBeUndefined();
+      },
+    );
   });
 }

@@ -6,7 +6,21 @@
  */
 export { describeModelConformance, type ModelConformanceCapabilities, type ModelConformanceSetup } from './model-conformance.js';
 export { describeSelectorConformance, type SelectorConformanceCapabilities } from './selector-conformance.js';
-export { describeDecoderConformance, type DecoderConformanceSetup } from './decoder-conformance.js';
+export {
+  describeDecoderConformance,
+  type DecoderConformanceCapabilities,
+  type DecoderConformanceSetup,
+  type InputInsertionRelation,
+} from './decoder-conformance.js';
+export {
+  argmax,
+  CONFORMANCE_TOLERANCES,
+  everyNthTokenTrigger,
+  firstLogitDifference,
+  toleranceOf,
+  type ConformanceDtype,
+  type ConformanceTolerance,
+} from './conformance.js';
 export { FIXTURES_DIR, fixturePath, loadOracle, loadReferencePixels, type FixtureName, type Oracle, type OracleEvent } from './fixtures.js';
 export { addExternalDataReference, copyModel, moveWeightsToExternalData, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';
 export { GraphBuilder, normal, FLOAT, FLOAT16, INT32, INT64, UINT8, type GraphBuilderOptions, type OpOptions } from './models/graph-builder.js';

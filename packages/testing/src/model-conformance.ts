@@ -3,19 +3,46 @@ import {
   AbortedError,
   AttentionUnavailableError,
   PromptError,
-  createSignalTrigger,
   generateICoT,
+  type DecodingSessionV1,
   type EncodedImage,
   type InsertionDecoderV1,
   type PatchSelectorV1,
+  type PreparedPrompt,
   type RgbImage,
   type VisionLanguageModelV1,
 } from '@icot/core';
+import { argmax, everyNthTokenTrigger, firstLogitDifference, toleranceOf, type ConformanceDtype } from './conformance.js';
 
-/** What a model implementation declares about itself to the conformance suite. */
+/**
+ * What a model implementation declares about itself to the conformance suite. Every flag selects
+ * tests of what the model does either way, never a silent skip.
+ */
 export interface ModelConformanceCapabilities {
-  /** The model reports attention (ADS works). */
+  /**
+   * The model reports attention (ADS works): the suite checks that a step's attention row is a
+   * distribution over the whole cache; otherwise that asking for it fails with
+   * `AttentionUnavailableError` and `capabilities.attentionUnavailableReason` says why.
+   */
   readonly attention: boolean;
+  /**
+   * Sessions expose `kvCache` (KV-cache insertion works): the suite checks that copies append to
+   * the cache, hold exactly the source keys, pass each layer's keys once through `transformKeys`
+   * and keep what it writes; otherwise that sessions have no `kvCache`.
+   */
+  readonly kvCache: boolean;
+  /**
+   * Encoded images have `crop` (the region syntax `<region image=N rows=A-B cols=C-D>` works): the
+   * suite checks a crop's grid and boxes and prefills a prompt with a region; otherwise that
+   * images have no `crop`.
+   */
+  readonly crop: boolean;
+  /**
+   * Precision of the model's weights and activations (default `fp32`); sets the tolerance of the
+   * logits comparisons (cached vs one-piece decoding) and of attention sums, see
+   * {@link CONFORMANCE_TOLERANCES}. Determinism checks stay exact.
+   */
+  readonly dtype?: ConformanceDtype;
 }
 
 /** How the suite gets a model to test. */
@@ -30,24 +57,40 @@ export interface ModelConformanceSetup {
   readonly decoder: InsertionDecoderV1;
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
+/** The positions of `prompt` followed by one text token at `next` (for a one-piece recompute). */
+function withOneMorePosition(prompt: PreparedPrompt, next: { data: Int32Array }): { axes: number; length: number; data: Int32Array } {
+  const axes = prompt.positions.axes;
+  const length = prompt.length + 1;
+  const data = new Int32Array(axes * length);
+  for (let ax = 0; ax < axes; ax++) {
+    data.set(prompt.positions.data.subarray(ax * prompt.length, (ax + 1) * prompt.length), ax * length);
+    data[ax * length + prompt.length] = next.data[ax]!;
+  }
+  return { axes, length, data };
 }
 
 /**
  * Behavioural conformance suite of {@link VisionLanguageModelV1}: every backend runs it with
- * its own models. Capabilities are declared, never discovered by skipping.
+ * its own models. Capabilities are declared, never discovered by skipping. Nothing in it is
+ * O(V^2) or spreads vocabulary-size arrays, so it runs at real vocabulary sizes (151,936).
  */
 export function describeModelConformance(
   name: string,
   setup: () => Promise<ModelConformanceSetup>,
   capabilities: ModelConformanceCapabilities,
 ): void {
+  const tolerance = toleranceOf(capabilities.dtype);
   describe(`VisionLanguageModelV1 conformance: ${name}`, () => {
     let s: ModelConformanceSetup;
     let image: EncodedImage;
+    const prepare = () => s.model.preparePrompt({ text: s.promptText, images: [image] });
+    /** A session prefilled with the prompt, and the prefill's output. */
+    const prefilled = async (attention = false) => {
+      const prompt = await prepare();
+      const session = s.model.createSession();
+      const out = await session.step({ segments: prompt.segments, positions: prompt.positions, attention });
+      return { prompt, session, out };
+    };
     beforeAll(async () => {
       s = await setup();
       image = await s.model.encodeImage(s.image);
@@ -61,8 +104,11 @@ export function describeModelConformance(
       expect(s.model.family.specificationVersion).toBe('v1');
       expect(s.model.capabilities.attention).toBe(capabilities.attention);
       if (!capabilities.attention) expect(s.model.capabilities.attentionUnavailableReason).toBeTruthy();
+      expect(s.model.capabilities.kvCache ?? false).toBe(capabilities.kvCache);
+      expect(typeof image.crop === 'function').toBe(capabilities.crop);
       expect(s.model.vocabSize).toBeGreaterThan(0);
       expect(s.model.eosTokenIds.length).toBeGreaterThan(0);
+      for (const id of s.model.eosTokenIds) expect(id).toBeLessThan(s.model.vocabSize);
     });
 
     it('encodes an image into a patch grid of boxes inside the image, in raster order', () => {
@@ -85,13 +131,14 @@ export function describeModelConformance(
     });
 
     it('prepares a prompt: one position per input, the image at its offset', async () => {
-      const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
+      const prompt = await prepare();
       expect(prompt.positions.length).toBe(prompt.length);
       expect(prompt.positions.axes).toBe(s.model.family.positionAxes);
       expect(prompt.images).toHaveLength(1);
       expect(prompt.images[0]!.start).toBeGreaterThanOrEqual(0);
       expect(prompt.images[0]!.start + image.patchCount).toBeLessThanOrEqual(prompt.length);
       expect(prompt.nextPosition).toBeGreaterThan(0);
+      for (const id of prompt.textTokenIds) expect(id).toBeLessThan(s.model.vocabSize);
     });
 
     it('rejects a prompt without an image placeholder when an image is given', async () => {
@@ -99,72 +146,145 @@ export function describeModelConformance(
       await expect(s.model.preparePrompt({ text, images: [image] })).rejects.toBeInstanceOf(PromptError);
     });
 
-    it('decodes with a KV cache exactly like a full recompute', async () => {
-      const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
-      const a = s.model.createSession();
-      const first = await a.step({ segments: prompt.segments, positions: prompt.positions });
+    it(`decodes with a KV cache like a one-piece recompute (${capabilities.dtype ?? 'fp32'}: ${tolerance.logits} x max(1, |logit|))`, async () => {
+      const { prompt, session: a, out: first } = await prefilled();
       expect(first.logits.length).toBeGreaterThanOrEqual(s.model.vocabSize);
       expect(a.length).toBe(prompt.length);
-      const token = Array.from(first.logits).indexOf(Math.max(...first.logits));
-      const incremental = await a.step({ segments: [{ type: 'tokens', ids: [token] }], positions: s.model.family.textPositions(prompt.nextPosition, 1) });
+      const token = argmax(first.logits, s.model.vocabSize);
+      const next = s.model.family.textPositions(prompt.nextPosition, 1);
+      const incremental = await a.step({ segments: [{ type: 'tokens', ids: [token] }], positions: next });
       expect(a.length).toBe(prompt.length + 1);
       a.dispose();
       // the same sequence in one step
-      const all = await s.model.preparePrompt({ text: s.promptText, images: [image] });
       const b = s.model.createSession();
-      const textPos = s.model.family.textPositions(prompt.nextPosition, 1);
-      const axes = all.positions.axes;
-      const data = new Int32Array(axes * (all.length + 1));
-      for (let ax = 0; ax < axes; ax++) {
-        data.set(all.positions.data.subarray(ax * all.length, (ax + 1) * all.length), ax * (all.length + 1));
-        data[ax * (all.length + 1) + all.length] = textPos.data[ax]!;
-      }
-      const full = await b.step({ segments: [...all.segments, { type: 'tokens', ids: [token] }], positions: { axes, length: all.length + 1, data } });
+      const full = await b.step({ segments: [...prompt.segments, { type: 'tokens', ids: [token] }], positions: withOneMorePosition(prompt, next) });
       b.dispose();
-      expect(maxAbsDiff(incremental.logits.subarray(0, s.model.vocabSize), full.logits.subarray(0, s.model.vocabSize))).toBeLessThan(1e-4);
+      expect(firstLogitDifference(incremental.logits, full.logits, s.model.vocabSize, tolerance.logits)).toBeUndefined();
     });
 
     it('is deterministic: two sessions give identical logits', async () => {
-      const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
       const run = async (): Promise<Float32Array> => {
-        const session = s.model.createSession();
-        const out = await session.step({ segments: prompt.segments, positions: prompt.positions });
+        const { session, out } = await prefilled();
         session.dispose();
         return Float32Array.from(out.logits);
       };
-      expect(maxAbsDiff(await run(), await run())).toBe(0);
+      const a = await run();
+      expect(firstLogitDifference(a, await run(), a.length, 0)).toBeUndefined();
     });
 
     if (capabilities.attention) {
-      it('returns the last position attention over the whole cache: a distribution', async () => {
-        const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
-        const session = s.model.createSession();
-        const out = await session.step({ segments: prompt.segments, positions: prompt.positions, attention: true });
+      it(`returns the last position's attention over the whole cache: a distribution (sum within ${tolerance.attentionSum} of 1)`, async () => {
+        const { prompt, session, out } = await prefilled(true);
         expect(out.attention).toBeDefined();
         expect(out.attention!.length).toBe(session.length);
         let sum = 0;
+        let min = Infinity;
         for (const v of out.attention!) {
-          expect(v).toBeGreaterThanOrEqual(0);
           sum += v;
+          if (!(v >= min)) min = v;
         }
-        expect(sum).toBeCloseTo(1, 4);
+        expect(min).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(sum - 1)).toBeLessThanOrEqual(tolerance.attentionSum);
         const next = await session.step({ segments: [{ type: 'tokens', ids: [0] }], positions: s.model.family.textPositions(prompt.nextPosition, 1), attention: true });
         expect(next.attention!.length).toBe(prompt.length + 1);
         session.dispose();
       });
     } else {
       it('fails clearly when attention is asked for', async () => {
-        const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
+        const prompt = await prepare();
         const session = s.model.createSession();
         await expect(session.step({ segments: prompt.segments, positions: prompt.positions, attention: true })).rejects.toBeInstanceOf(AttentionUnavailableError);
         session.dispose();
       });
     }
 
+    if (capabilities.kvCache) {
+      it('gives KV cache access: copies append, hold the source keys exactly, and keep what transformKeys writes', async () => {
+        const { prompt, session } = await prefilled();
+        const cache = session.kvCache!;
+        expect(cache).toBeDefined();
+        for (const size of [cache.layers, cache.kvHeads, cache.headDim]) expect(Number.isInteger(size) && size > 0).toBe(true);
+        const start = prompt.images[0]!.start;
+        const sources = [start, start + image.patchCount - 1, prompt.length - 1];
+        const perLayer = cache.kvHeads * sources.length * cache.headDim;
+        /** Copy `from`, recording each layer's keys as transformKeys sees them (optionally rewriting them). */
+        const copy = (from: readonly number[], rewrite?: (keys: Float32Array) => void): Float32Array[] => {
+          const seen: Float32Array[] = [];
+          cache.appendCopies(from, (layer, keys) => {
+            expect(seen[layer]).toBeUndefined(); // each layer once
+            expect(keys.length).toBe(perLayer);
+            seen[layer] = Float32Array.from(keys);
+            rewrite?.(keys);
+          });
+          return seen;
+        };
+        const first = copy(sources);
+        expect(Array.from({ length: cache.layers }, (_, layer) => first[layer] !== undefined)).toEqual(new Array(cache.layers).fill(true));
+        expect(session.length).toBe(prompt.length + sources.length);
+        // copying the copies reads back exactly the keys that were copied
+        const copies = sources.map((_, i) => prompt.length + i);
+        const again = copy(copies, (keys) => keys.fill(0));
+        for (let layer = 0; layer < cache.layers; layer++) expect(firstLogitDifference(again[layer]!, first[layer]!, perLayer, 0)).toBeUndefined();
+        // and what transformKeys wrote is what the cache holds
+        const zeroed = copy(copies.map((_, i) => prompt.length + sources.length + i));
+        for (const keys of zeroed) expect(keys.every((v) => v === 0)).toBe(true);
+        expect(session.length).toBe(prompt.length + 3 * sources.length);
+        // decoding continues over the grown cache
+        const out = await session.step({
+          segments: [{ type: 'tokens', ids: [0] }],
+          positions: s.model.family.textPositions(prompt.nextPosition, 1),
+          attention: capabilities.attention,
+        });
+        expect(out.logits.length).toBeGreaterThanOrEqual(s.model.vocabSize);
+        if (capabilities.attention) expect(out.attention!.length).toBe(session.length);
+        session.dispose();
+      });
+    } else {
+      it('declares no KV cache access: sessions have no kvCache', () => {
+        const session = s.model.createSession();
+        expect(session.kvCache).toBeUndefined();
+        session.dispose();
+      });
+    }
+
+    if (capabilities.crop) {
+      it('crops encoded images to regions and prefills a prompt with the region syntax', async () => {
+        const rows: [number, number] = [0, Math.min(1, image.grid.rows - 1)];
+        const cols: [number, number] = [image.grid.cols > 2 ? 1 : 0, image.grid.cols - 1];
+        const region = image.crop!(rows, cols);
+        expect(region.grid).toEqual({ rows: rows[1] - rows[0] + 1, cols: cols[1] - cols[0] + 1 });
+        expect(region.patchCount).toBe(region.grid.rows * region.grid.cols);
+        // a region's patch r, c is the image's patch rows[0] + r, cols[0] + c
+        for (let r = 0; r < region.grid.rows; r++)
+          for (let c = 0; c < region.grid.cols; c++) {
+            const a = region.patchBox(r * region.grid.cols + c);
+            const b = image.patchBox((rows[0] + r) * image.grid.cols + cols[0] + c);
+            for (const key of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(a[key] - b[key])).toBeLessThan(1e-6);
+          }
+        const markup = `<region image=1 rows=${rows[0]}-${rows[1]} cols=${cols[0]}-${cols[1]}>`;
+        const text = `Example: ${markup} is a region.\n${s.promptText}`;
+        const plain = await prepare();
+        const prompt = await s.model.preparePrompt({ text, images: [image] });
+        expect(prompt.images).toHaveLength(2);
+        expect(prompt.images[0]!.region).toBe(true);
+        expect(prompt.images[0]!.image.patchCount).toBe(region.patchCount);
+        expect(prompt.images[1]!.region ?? false).toBe(false);
+        expect(prompt.images[1]!.start).toBeGreaterThanOrEqual(prompt.images[0]!.start + region.patchCount);
+        expect(prompt.length).toBeGreaterThanOrEqual(plain.length + region.patchCount);
+        const session = s.model.createSession();
+        const out = await session.step({ segments: prompt.segments, positions: prompt.positions });
+        expect(session.length).toBe(prompt.length);
+        expect(out.logits.length).toBeGreaterThanOrEqual(s.model.vocabSize);
+        session.dispose();
+      });
+    } else {
+      it('declares no crop: encoded images have no crop (the region syntax is unavailable)', () => {
+        expect(image.crop).toBeUndefined();
+      });
+    }
+
     it('accepts an insertion block of the family and grows the cache by its length', async () => {
-      const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
-      const session = s.model.createSession();
-      await session.step({ segments: prompt.segments, positions: prompt.positions });
+      const { prompt, session } = await prefilled();
       const patches = [0, Math.min(1, image.patchCount - 1)].filter((v, i, a) => a.indexOf(v) === i);
       const block = s.model.family.insertionBlock({ image, patches, start: prompt.nextPosition, layout: 'grid' });
       const before = session.length;
@@ -176,31 +296,40 @@ export function describeModelConformance(
     });
 
     it('stops with AbortedError when the signal is aborted', async () => {
-      const prompt = await s.model.preparePrompt({ text: s.promptText, images: [image] });
-      const session = s.model.createSession();
+      const prompt = await prepare();
+      const session: DecodingSessionV1 = s.model.createSession();
       const controller = new AbortController();
       controller.abort();
       await expect(session.step({ segments: prompt.segments, positions: prompt.positions, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
       session.dispose();
     });
 
+    const icot = (sampling?: { temperature: number; topP: number; seed: number }) =>
+      generateICoT({
+        model: s.model,
+        prompt: { text: s.promptText, images: [image] },
+        selector: s.selector,
+        decoder: s.decoder,
+        trigger: everyNthTokenTrigger(3),
+        k: Math.min(4, image.patchCount),
+        maxInsertions: capabilities.attention || !s.selector.requiresAttention ? 2 : 0,
+        maxNewTokens: 12,
+        ...(sampling ? { sampling } : {}),
+      });
+
     it('runs the whole ICoT loop deterministically under greedy decoding', async () => {
-      const run = () =>
-        generateICoT({
-          model: s.model,
-          prompt: { text: s.promptText, images: [image] },
-          selector: s.selector,
-          decoder: s.decoder,
-          trigger: createSignalTrigger({ signal: { tokenIds: Array.from({ length: s.model.vocabSize }, (_, i) => i) }, every: 3 }),
-          k: Math.min(4, image.patchCount),
-          maxInsertions: capabilities.attention || !s.selector.requiresAttention ? 2 : 0,
-          maxNewTokens: 12,
-        });
-      const a = await run();
-      const b = await run();
+      const a = await icot();
+      const b = await icot();
       expect(a.tokens).toEqual(b.tokens);
       expect(a.insertions.map((i) => i.selected)).toEqual(b.insertions.map((i) => i.selected));
       if (capabilities.attention || !s.selector.requiresAttention) expect(a.insertions.length).toBeGreaterThan(0);
+    });
+
+    it('samples with temperature and top-p through the loop, the same tokens for the same seed', async () => {
+      const a = await icot({ temperature: 0.7, topP: 0.9, seed: 3 });
+      const b = await icot({ temperature: 0.7, topP: 0.9, seed: 3 });
+      expect(a.tokens).toEqual(b.tokens);
+      for (const token of a.tokens) expect(token).toBeLessThan(s.model.vocabSize);
     });
   });
 }

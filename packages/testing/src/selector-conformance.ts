@@ -84,6 +84,18 @@ export function describeSelectorConformance(name: string, create: () => PatchSel
       expect(indices).toEqual([1, 4]);
     });
 
+    it("selects from Chameleon-sized grids (32 x 32 = 1,024 patches, k = 64, the paper's setting)", async () => {
+      const image = gridImage(32, 32);
+      const exclude = new Set(Array.from({ length: 100 }, (_, i) => i * 7));
+      const { indices } = await create().select(request({ image, k: 64, exclude, ...(capabilities.requiresAttention ? { scores: scoresFor(1024, 5) } : {}) }));
+      expect(indices).toHaveLength(64);
+      for (let i = 0; i < indices.length; i++) {
+        expect(exclude.has(indices[i]!)).toBe(false);
+        expect(indices[i]).toBeLessThan(1024);
+        if (i > 0) expect(indices[i]).toBeGreaterThan(indices[i - 1]!);
+      }
+    });
+
     it('is reproducible for the same inputs and seed', async () => {
       const a = await create().select(request({ random: createRandom(5) }));
       const b = await create().select(request({ random: createRandom(5) }));

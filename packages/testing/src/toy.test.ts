@@ -7,12 +7,15 @@ import { describeSelectorConformance } from './selector-conformance.js';
 describeModelConformance(
   'toy model',
   async () => ({ model: createToyModel(), image: createTestImage(), promptText: 'describe <image> now', selector: new MockSelector(), decoder: new MockDecoder() }),
-  { attention: true },
+  { attention: true, kvCache: true, crop: false },
 );
 describeModelConformance(
   'toy model without attention',
   async () => ({ model: createToyModel({ attention: false }), image: createTestImage(), promptText: 'describe <image> now', selector: new MockSelector({ requiresAttention: false }), decoder: new MockDecoder() }),
-  { attention: false },
+  { attention: false, kvCache: true, crop: false },
 );
 describeSelectorConformance('first-k mock selector', () => new MockSelector({ requiresAttention: false }), { requiresAttention: false });
-describeDecoderConformance('mock decoder', () => new MockDecoder(), async () => ({ model: createToyModel(), image: createTestImage(), promptText: 'describe <image> now' }));
+describeDecoderConformance('mock decoder', () => new MockDecoder(), async () => ({ model: createToyModel(), image: createTestImage(), promptText: 'describe <image> now' }), {
+  kvCache: false,
+  inputInsertion: 'equal',
+});
