@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { IcotError, OptionError } from '@icot/core';
+import { CACHE_HELP, cacheCommand } from './cache.js';
 import { parseRunOptions, RUN_HELP } from './options.js';
 import { runCommand, type CommandIo } from './run.js';
 
@@ -7,6 +8,7 @@ const HELP = `Usage: icot <command> [options]
 
 Commands
   run        run Interleaved-Modal Chain-of-Thought on an image and a question
+  cache      show or clear downloaded models and tapped copies (icot cache path|list|clear)
   help       show this help (icot help run: help of a command)
 
 Options
@@ -35,7 +37,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   try {
     const [command, ...rest] = args;
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      io.stdout.write(rest[0] === 'run' ? RUN_HELP : HELP);
+      io.stdout.write(rest[0] === 'run' ? RUN_HELP : rest[0] === 'cache' ? CACHE_HELP : HELP);
       return 0;
     }
     if (command === '--version' || command === '-v') {
@@ -50,6 +52,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       }
       return await runCommand(options, io);
     }
+    if (command === 'cache') return await cacheCommand(rest, io);
     throw new OptionError(`Unknown command '${command}'.`, { hint: "Run 'icot help' for the list of commands." });
   } catch (error) {
     if (IcotError.is(error)) {

@@ -98,8 +98,9 @@ Input
                               a guard against decompression bombs)
   --backend onnx|transformers run on onnxruntime-node (default) or through transformers.js
   --dtype <name>              weight variant: fp32 (default), fp16, q8, q4, q4f16, ...
-  --cache-dir <dir>           where hub downloads are cached
-  --offline                   never use the network (hub ids must be cached)
+  --cache-dir <dir>           hub cache for downloads (default $HF_HUB_CACHE, $HF_HOME/hub or
+                              ~/.cache/huggingface/hub, shared with Python tools; see icot cache)
+  --offline                   never use the network (hub ids must be cached; also HF_HUB_OFFLINE=1)
 
 ICoT
   --selector ads|random       patch selector: ads (default, attention-driven selection) or random

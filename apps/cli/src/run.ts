@@ -4,6 +4,7 @@ import { IcotError, OptionError, PromptError, type ICoTResult } from '@icot/core
 import { runInChildProcess, type EncodedImageInfo, type LoadedModelInfo, type RunDescription, type RunEvent } from '@icot/runner';
 import { demoModel } from '@icot/demo-model';
 import type { RunOptions } from './options.js';
+import { createDownloadProgress } from './progress.js';
 import { renderReport } from './report.js';
 
 /** Where the command writes. */
@@ -85,7 +86,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   if (isDemo) note(`icot: ${demoModel.label}`);
 
   const description = describeRun(options, imagePath, rawPrompt !== undefined ? { text: rawPrompt } : { question: question! }, signal);
-  let lastProgress = 0;
+  const showDownload = createDownloadProgress({ stream: io.stderr, interactive: io.interactive, quiet: options.quiet });
   let model: LoadedModelInfo | undefined;
   let query: EncodedImageInfo | undefined;
   let insertionCount = 0;
@@ -94,15 +95,9 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
       case 'model-loading':
         note(`icot: loading ${event.source} ...`);
         break;
-      case 'download': {
-        if (event.cached || options.quiet) return;
-        const now = Date.now();
-        if (now - lastProgress < 500 && event.loaded !== event.total) return;
-        lastProgress = now;
-        const pct = event.total ? ` ${((100 * event.loaded) / event.total).toFixed(0)}%` : '';
-        io.stderr.write(`icot: downloading ${event.file} ${(event.loaded / 1e6).toFixed(1)} MB${pct}\n`);
+      case 'download':
+        showDownload(event);
         break;
-      }
       case 'model-loaded':
         model = event;
         break;
