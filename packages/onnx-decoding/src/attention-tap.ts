@@ -1,4 +1,5 @@
 import {
+  editGraph,
   encodeNode,
   encodeValueInfo,
   editNode,
@@ -6,9 +7,6 @@ import {
   int64Tensor,
   nodeField,
   OnnxDataType,
-  parseOnnxModel,
-  appendToGraph,
-  rewriteNodes,
   type NodeSpec,
   type OnnxModelInfo,
   type OnnxNode,
@@ -169,7 +167,9 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
     const site = sites.nodes[layer]!;
     if (sites.shape !== 'softmax') producerOf.set(site.index, { layer, output: 0 });
     else {
-      const next = consumers.get(site.outputs[0]!) ?? [];
+      // the MatMul that consumes the probabilities, through Casts (float16 graphs run Softmax in float32)
+      let next = consumers.get(site.outputs[0]!) ?? [];
+      for (let depth = 0; depth < 3 && next.length === 1 && PASS_THROUGH.has(next[0]!.opType); depth++) next = consumers.get(next[0]!.outputs[0]!) ?? [];
       const matmul = next.length === 1 && next[0]!.opType === 'MatMul' ? next[0]! : undefined;
       if (matmul) producerOf.set(matmul.index, { layer, output: 0 });
     }
@@ -185,8 +185,10 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
     ];
   };
   const layerOf = new Map(chosen.map((layer) => [sites.nodes[layer]!.index, layer]));
-  const fusedOutputs: string[] = [];
-  const edited = rewriteNodes(model, (node, raw) => {
+  // the 4th output of each tapped fused attention node
+  const qkOutput = (layer: number): string => `${TAP_PREFIX}l${layer}/qk`;
+  const fusedOutputs = sites.shape === 'softmax' ? [] : chosen.map(qkOutput);
+  const rewrite = (node: OnnxNode, raw: Uint8Array): Uint8Array | undefined => {
     const layer = layerOf.get(node.index);
     const producer = producerOf.get(node.index);
     if (layer === undefined && producer === undefined) return undefined;
@@ -203,8 +205,7 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
       let source = node.outputs[0]!;
       if (sites.shape !== 'softmax') {
         if (node.outputs.length > 3) throw new Error(`${node.opType} node ${node.name} already has an attention output`);
-        source = `${TAP_PREFIX}l${layer}/qk`;
-        fusedOutputs.push(source);
+        source = qkOutput(layer);
       }
       tap.push(...tapNodes(layer, source));
       if (sites.shape !== 'softmax')
@@ -216,14 +217,17 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
     }
     if (sites.shape === 'softmax' && producer) site = editNode(raw, { renameOutputs });
     return concat([nodeField(site), ...[...tap, ...after].map((n) => nodeField(encodeNode(n)))]);
-  });
+  };
   const outputs = chosen.map(tapOutputName);
-  // Fused attention outputs are intermediate tensors whose type onnxruntime cannot always infer:
-  // declare them in the model's compute type (that of its KV cache).
-  const bytes = appendToGraph(parseOnnxModel(edited), {
-    initializers: [...initializers, floatTensor(zero, [0], [])],
-    valueInfos: fusedOutputs.map((name) => encodeValueInfo(name, computeType)),
-    outputs: outputs.map((o) => encodeValueInfo(o, OnnxDataType.FLOAT, ['batch_size', 'total_sequence_length'])),
+  // One pass over the model (one copy). Fused attention outputs are intermediate tensors whose
+  // type onnxruntime cannot always infer: declare them in the model's compute type (that of its KV cache).
+  const bytes = editGraph(model, {
+    nodes: rewrite,
+    append: {
+      initializers: [...initializers, ...(producerOf.size ? [floatTensor(zero, [0], [])] : [])],
+      valueInfos: fusedOutputs.map((name) => encodeValueInfo(name, computeType)),
+      outputs: outputs.map((o) => encodeValueInfo(o, OnnxDataType.FLOAT, ['batch_size', 'total_sequence_length'])),
+    },
   });
   return { bytes, outputs, layers: chosen };
 }

@@ -1,4 +1,4 @@
-import { appendToGraph, editNode, encodeNode, encodeValueInfo, int64Tensor, nodeField, parseOnnxModel, rewriteNodes, rewriteOutputs, type OnnxModelInfo, type OnnxNode } from '@icot/onnx-proto';
+import { editGraph, editNode, encodeNode, encodeValueInfo, int64Tensor, nodeField, type OnnxModelInfo, type OnnxNode } from '@icot/onnx-proto';
 
 /** Prefix of every name the logits edit adds to a graph. */
 export const LOGITS_PREFIX = 'icot_logits/';
@@ -71,23 +71,22 @@ export function sliceLogitsToLastPosition(model: OnnxModelInfo, projection: Onnx
   const ends = `${LOGITS_PREFIX}ends`;
   const axes = `${LOGITS_PREFIX}axes`;
   const sliced = `${LOGITS_PREFIX}last_position`;
-  const edited = rewriteNodes(model, (node, raw) => {
-    if (node.index !== projection.index) return undefined;
-    const slice = encodeNode({ name: `${LOGITS_PREFIX}slice`, opType: 'Slice', inputs: [node.inputs[0]!, starts, ends, axes], outputs: [sliced] });
-    const before = nodeField(slice);
-    const after = nodeField(editNode(raw, { renameInputs: new Map([[0, sliced]]) }));
-    const out = new Uint8Array(before.length + after.length);
-    out.set(before);
-    out.set(after, before.length);
-    return out;
-  });
-  const declared = rewriteOutputs(parseOnnxModel(edited), (o) => {
-    if (o.name !== 'logits') return undefined;
-    const [batch, , vocab] = o.dims!;
-    return encodeValueInfo(o.name, o.elemType, [batch ?? 'batch_size', 1, vocab ?? 'vocab_size']);
-  });
-  return appendToGraph(parseOnnxModel(declared), {
+  return editGraph(model, {
+    nodes: (node, raw) => {
+      if (node.index !== projection.index) return undefined;
+      const slice = nodeField(encodeNode({ name: `${LOGITS_PREFIX}slice`, opType: 'Slice', inputs: [node.inputs[0]!, starts, ends, axes], outputs: [sliced] }));
+      const projected = nodeField(editNode(raw, { renameInputs: new Map([[0, sliced]]) }));
+      const out = new Uint8Array(slice.length + projected.length);
+      out.set(slice);
+      out.set(projected, slice.length);
+      return out;
+    },
+    outputs: (o) => {
+      if (o.name !== 'logits') return undefined;
+      const [batch, , vocab] = o.dims!;
+      return encodeValueInfo(o.name, o.elemType, [batch ?? 'batch_size', 1, vocab ?? 'vocab_size']);
+    },
     // the position axis is the second to last of the activation ([batch, sequence, hidden])
-    initializers: [int64Tensor(starts, [-1]), int64Tensor(ends, [Number.MAX_SAFE_INTEGER]), int64Tensor(axes, [-2])],
+    append: { initializers: [int64Tensor(starts, [-1]), int64Tensor(ends, [Number.MAX_SAFE_INTEGER]), int64Tensor(axes, [-2])] },
   });
 }

@@ -7,6 +7,7 @@
  */
 export {
   appendToGraph,
+  editGraph,
   encodeModel,
   encodeNode,
   encodeTensor,
@@ -25,6 +26,7 @@ export {
   rewriteOutputs,
   type AttributeSpec,
   type GraphAdditions,
+  type GraphEdit,
   type ModelSpec,
   type NodeEdit,
   type NodeSpec,

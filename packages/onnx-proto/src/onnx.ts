@@ -333,18 +333,60 @@ function withGraph(model: OnnxModelInfo, graphParts: readonly Uint8Array[], opse
   return out;
 }
 
+/** Changes {@link editGraph} makes to a model's main graph, in one pass. */
+export interface GraphEdit {
+  /**
+   * Replace a node: return zero or more encoded GraphProto `node` fields (see {@link nodeField})
+   * for it, or undefined to keep it. `raw` is the node's NodeProto as stored.
+   */
+  readonly nodes?: (node: OnnxNode, raw: Uint8Array) => Uint8Array | undefined;
+  /** Redeclare a graph output: return its new ValueInfoProto (see {@link encodeValueInfo}), or undefined to keep it. */
+  readonly outputs?: (output: OnnxValueInfo) => Uint8Array | undefined;
+  /** Nodes, initializers, outputs, value infos and opsets appended. */
+  readonly append?: GraphAdditions;
+}
+
+/**
+ * A copy of `model` with `edit` applied to its main graph. Every byte not edited (weights
+ * included) is copied unchanged, once: edits made together cost one copy of the model.
+ */
+export function editGraph(model: OnnxModelInfo, edit: GraphEdit): Uint8Array {
+  const { bytes, graphField } = model;
+  const parts: Uint8Array[] = [];
+  let node = 0;
+  let output = 0;
+  let copyFrom = graphField.start;
+  if (edit.nodes || edit.outputs)
+    for (const f of readFields(bytes, graphField.start, graphField.end)) {
+      let replacement: Uint8Array | undefined;
+      if (f.field === 1 && edit.nodes) replacement = edit.nodes(model.nodes[node++]!, bytes.subarray(f.start, f.end));
+      else if (f.field === 12 && edit.outputs) {
+        const declared = edit.outputs(model.outputs[output++]!);
+        if (declared) replacement = new ProtoWriter().bytes(12, declared).finish();
+      }
+      if (!replacement) continue;
+      parts.push(bytes.subarray(copyFrom, f.tagStart), replacement);
+      copyFrom = f.end;
+    }
+  parts.push(bytes.subarray(copyFrom, graphField.end));
+  const additions = edit.append;
+  if (additions) {
+    const extra = new ProtoWriter();
+    for (const n of additions.nodes ?? []) extra.bytes(1, n);
+    for (const t of additions.initializers ?? []) extra.bytes(5, t);
+    for (const o of additions.outputs ?? []) extra.bytes(12, o);
+    for (const v of additions.valueInfos ?? []) extra.bytes(13, v);
+    parts.push(extra.finish());
+  }
+  return withGraph(model, parts, additions?.opsets);
+}
+
 /**
  * A copy of `model` with nodes, outputs and initializers appended to its main graph. Only the
  * graph's length prefix changes; every other byte (weights included) is copied unchanged.
  */
 export function appendToGraph(model: OnnxModelInfo, additions: GraphAdditions): Uint8Array {
-  const extra = new ProtoWriter();
-  for (const n of additions.nodes ?? []) extra.bytes(1, n);
-  for (const t of additions.initializers ?? []) extra.bytes(5, t);
-  for (const o of additions.outputs ?? []) extra.bytes(12, o);
-  for (const v of additions.valueInfos ?? []) extra.bytes(13, v);
-  const { bytes, graphField } = model;
-  return withGraph(model, [bytes.subarray(graphField.start, graphField.end), extra.finish()], additions.opsets);
+  return editGraph(model, { append: additions });
 }
 
 /**
@@ -353,20 +395,7 @@ export function appendToGraph(model: OnnxModelInfo, additions: GraphAdditions): 
  * NodeProto as stored. All other bytes are copied unchanged, in place.
  */
 export function rewriteNodes(model: OnnxModelInfo, rewrite: (node: OnnxNode, raw: Uint8Array) => Uint8Array | undefined): Uint8Array {
-  const { bytes, graphField } = model;
-  const parts: Uint8Array[] = [];
-  let index = 0;
-  let copyFrom = graphField.start;
-  for (const f of readFields(bytes, graphField.start, graphField.end)) {
-    if (f.field !== 1) continue;
-    const node = model.nodes[index++]!;
-    const replacement = rewrite(node, bytes.subarray(f.start, f.end));
-    if (!replacement) continue;
-    parts.push(bytes.subarray(copyFrom, f.tagStart), replacement);
-    copyFrom = f.end;
-  }
-  parts.push(bytes.subarray(copyFrom, graphField.end));
-  return withGraph(model, parts);
+  return editGraph(model, { nodes: rewrite });
 }
 
 /**
@@ -375,19 +404,7 @@ export function rewriteNodes(model: OnnxModelInfo, rewrite: (node: OnnxNode, raw
  * unchanged.
  */
 export function rewriteOutputs(model: OnnxModelInfo, rewrite: (output: OnnxValueInfo) => Uint8Array | undefined): Uint8Array {
-  const { bytes, graphField } = model;
-  const parts: Uint8Array[] = [];
-  let index = 0;
-  let copyFrom = graphField.start;
-  for (const f of readFields(bytes, graphField.start, graphField.end)) {
-    if (f.field !== 12) continue;
-    const replacement = rewrite(model.outputs[index++]!);
-    if (!replacement) continue;
-    parts.push(bytes.subarray(copyFrom, f.tagStart), new ProtoWriter().bytes(12, replacement).finish());
-    copyFrom = f.end;
-  }
-  parts.push(bytes.subarray(copyFrom, graphField.end));
-  return withGraph(model, parts);
+  return editGraph(model, { outputs: rewrite });
 }
 
 /** A GraphProto `node` field holding `nodeProto` bytes (to return from {@link rewriteNodes}). */
