@@ -126,7 +126,11 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   };
   let outcome;
   try {
-    outcome = await runInChildProcess(description, { onEvent, ...(io.signal ? { signal: io.signal } : {}) });
+    outcome = await runInChildProcess(description, {
+      onEvent,
+      onOutput: (text) => void io.stderr.write(text), // the child's own stdout/stderr (native warnings) never reach stdout
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
   } catch (error) {
     if (!IcotError.is(error) || error.code !== 'aborted') throw error;
     if (!options.quiet) io.stderr.write('\nicot: cancelled\n');
