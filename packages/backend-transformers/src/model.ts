@@ -78,7 +78,8 @@ export interface HfTokenizerLike {
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
   decode(ids: readonly number[], options?: { skip_special_tokens?: boolean }): string;
   apply_chat_template(messages: unknown[], options: Record<string, unknown>): string | unknown;
-  model: { tokens_to_ids?: Map<string, number> };
+  /** Older transformers.js tokenizers; 4.x has none (`convert_tokens_to_ids` instead). */
+  model?: { tokens_to_ids?: Map<string, number> };
   convert_tokens_to_ids?(tokens: string | string[]): number | number[];
 }
 
@@ -95,7 +96,7 @@ function tokenizerAdapter(tokenizer: HfTokenizerLike): TokenizerV1 {
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }),
     decode: (ids, options) => tokenizer.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false }),
     tokenToId: (token) => {
-      const viaMap = tokenizer.model.tokens_to_ids?.get(token);
+      const viaMap = tokenizer.model?.tokens_to_ids?.get(token);
       if (viaMap !== undefined) return viaMap;
       const id = tokenizer.convert_tokens_to_ids?.(token);
       return typeof id === 'number' ? id : undefined;

@@ -21,6 +21,14 @@ export {
   type ConformanceDtype,
   type ConformanceTolerance,
 } from './conformance.js';
+export {
+  describeRealModelChecks,
+  realModelEnvironment,
+  type RealModelBackend,
+  type RealModelCheckOptions,
+  type RealModelEnvironment,
+  type RealModelSetup,
+} from './real-model.js';
 export { FIXTURES_DIR, fixturePath, loadOracle, loadReferencePixels, type FixtureName, type Oracle, type OracleEvent } from './fixtures.js';
 export { addExternalDataReference, copyModel, moveWeightsToExternalData, replaceSoftmaxWithExpLogSoftmax, type TemporaryModel } from './variants.js';
 export { GraphBuilder, normal, FLOAT, FLOAT16, INT32, INT64, UINT8, type GraphBuilderOptions, type OpOptions } from './models/graph-builder.js';

@@ -108,7 +108,11 @@ export function describeModelConformance(
       expect(typeof image.crop === 'function').toBe(capabilities.crop);
       expect(s.model.vocabSize).toBeGreaterThan(0);
       expect(s.model.eosTokenIds.length).toBeGreaterThan(0);
-      for (const id of s.model.eosTokenIds) expect(id).toBeLessThan(s.model.vocabSize);
+      for (const id of s.model.eosTokenIds) {
+        expect(id).toBeLessThan(s.model.vocabSize);
+        // the tokenizer resolves each eos token's text back to its id
+        expect(s.model.tokenizer.tokenToId(s.model.tokenizer.decode([id]))).toBe(id);
+      }
     });
 
     it('encodes an image into a patch grid of boxes inside the image, in raster order', () => {
