@@ -1,4 +1,5 @@
 import { OptionError, type ICoTEvent, type ICoTResult, type SamplingOptions } from '@icot/core';
+import type { DownloadProgress } from '@icot/backend-onnx';
 
 /** Backends a run description can name. */
 export const BACKENDS = ['onnx', 'transformers'] as const;
@@ -19,7 +20,9 @@ export interface ModelDescription {
   readonly threads?: number;
   /** Decoder layers whose attention is averaged for ADS (default all). */
   readonly attentionLayers?: 'all' | readonly number[] | { readonly last: number };
-  /** Where hub downloads are cached (default the backend's). */
+  /** Hub branch, tag or commit (default `main`). */
+  readonly revision?: string;
+  /** Where hub downloads are cached (default the Hugging Face hub cache). */
   readonly cacheDir?: string;
   /** Never use the network (hub ids must be cached). */
   readonly offline?: boolean;
@@ -108,16 +111,8 @@ export interface LoadedModelInfo {
 /** Events of a run before generation starts: loading (with download progress) and image encoding. */
 export type RunnerEvent =
   | { readonly type: 'model-loading'; readonly source: string; readonly backend: (typeof BACKENDS)[number] }
-  | {
-      readonly type: 'download';
-      /** File in the repository. */
-      readonly file: string;
-      readonly loaded: number;
-      /** Total bytes, when known. */
-      readonly total: number | undefined;
-      /** Whether the file came from the cache. */
-      readonly cached: boolean;
-    }
+  /** Hub download progress (`@icot/hub`'s report: file, bytes, total, rate, ETA, done ...), at most every 100 ms per file plus each file's last. */
+  | ({ readonly type: 'download' } & DownloadProgress)
   | ({ readonly type: 'model-loaded'; /** Whether a model loaded by an earlier run was reused. */ readonly reused: boolean } & LoadedModelInfo)
   | { readonly type: 'images-encoded'; readonly images: readonly EncodedImageInfo[] };
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { generateICoT, type PromptInput, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
-import { loadOnnxModel, parseDtype } from '@icot/backend-onnx';
+import { loadOnnxModel, parseDtype, type DownloadProgress } from '@icot/backend-onnx';
 import { decodeImage, readImageFile } from '@icot/image/node';
 import { checkRunDescription, type EncodedImageInfo, type ImageSource, type LoadedModelInfo, type ModelDescription, type RunDescription, type RunEvent, type RunOutcome } from './description.js';
 import { createStrategies } from './strategies.js';
@@ -19,49 +19,34 @@ export type DownloadEvent = Extract<RunEvent, { type: 'download' }>;
 
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
-  /** Download progress (throttled to one report per file every 100 ms, plus each file's last). */
+  /** Hub download progress (at most every 100 ms per file, plus each file's last report). */
   readonly onDownload?: (event: DownloadEvent) => void;
   readonly signal?: AbortSignal;
 }
 
-const PROGRESS_INTERVAL_MS = 100;
-
-function throttled(report: ((event: DownloadEvent) => void) | undefined): ((event: DownloadEvent) => void) | undefined {
-  if (!report) return undefined;
-  const last = new Map<string, number>();
-  return (event) => {
-    const now = Date.now();
-    const done = event.cached || (event.total !== undefined && event.loaded >= event.total);
-    if (!done && now - (last.get(event.file) ?? 0) < PROGRESS_INTERVAL_MS) return;
-    last.set(event.file, now);
-    report(event);
-  };
-}
-
 /** Load the model a description names, on its backend (transformers.js is imported only when asked for). */
 export async function loadModel(description: ModelDescription, options: LoadModelOptions = {}): Promise<VisionLanguageModelV1> {
-  const report = throttled(options.onDownload);
+  const report = options.onDownload;
+  const hub = {
+    ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
+    ...(description.revision ? { revision: description.revision } : {}),
+    localFilesOnly: description.offline ?? false,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(report ? { onProgress: (progress: DownloadProgress) => report({ type: 'download', ...progress }) } : {}),
+  };
   if ((description.backend ?? 'onnx') === 'transformers') {
     const { loadTransformersModel } = await import('@icot/backend-transformers');
     return loadTransformersModel(description.source, {
       ...(description.dtype ? { dtype: description.dtype } : {}),
       attentionLayers: description.attentionLayers ?? 'all',
-      localFilesOnly: description.offline ?? false,
-      ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(report ? { onProgress: (p) => report({ type: 'download', file: p.file, loaded: p.loaded, total: p.total, cached: p.cached }) } : {}),
+      ...hub,
     });
   }
   return loadOnnxModel(description.source, {
     ...(description.dtype ? { dtype: parseDtype(description.dtype) } : {}),
     attentionLayers: description.attentionLayers ?? 'all',
     ...(description.threads ? { intraOpNumThreads: description.threads } : {}),
-    hub: {
-      ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
-      localFilesOnly: description.offline ?? false,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(report ? { onProgress: (p) => report({ type: 'download', file: p.file, loaded: p.loaded, total: p.total, cached: p.cached }) } : {}),
-    },
+    hub,
   });
 }
 

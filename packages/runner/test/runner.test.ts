@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, ImageError, ModelFilesError, OptionError, SelectionError, type IcotError } from '@icot/core';
 import { fixturePath, loadOracle, writeSlowPrefillModel } from '@icot/testing';
+import { startTestHub } from '@icot/testing/hub';
 import { ChildRunner, runInChildProcess, type RunDescription, type RunEvent } from '../src/index.js';
 import { executeRun } from '../src/in-process.js';
 import { isRunning, waitForEnd } from './helpers/processes.js';
@@ -65,6 +66,28 @@ describe('ChildRunner', () => {
     const local: RunEvent[] = [];
     await executeRun(oracleRun, { onEvent: (event) => local.push(event) });
     expect(withoutTimings(remote)).toEqual(withoutTimings(local));
+  });
+
+  it('forwards hub download progress as events (hub id, local test hub, temporary cache)', async () => {
+    const hub = await startTestHub();
+    try {
+      const files: Record<string, Uint8Array> = {};
+      const model = fixturePath('tiny-qwen2-vl');
+      for (const name of ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'])
+        files[name] = new Uint8Array(await readFile(join(model, name)));
+      for (const name of await readdir(join(model, 'onnx'))) files[`onnx/${name}`] = new Uint8Array(await readFile(join(model, 'onnx', name)));
+      hub.commit('test-org/tiny', files);
+      const env = { ...process.env, HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(dir, 'hub'), ICOT_CACHE_DIR: join(dir, 'icot') };
+      const downloads: Extract<RunEvent, { type: 'download' }>[] = [];
+      const outcome = await runInChildProcess({ ...oracleRun, model: { source: 'test-org/tiny' } }, { env, onEvent: (e) => e.type === 'download' && downloads.push(e) });
+      expect(outcome.result.tokens).toEqual(oracle.tokens);
+      const done = downloads.filter((d) => d.done && !d.cached).map((d) => d.file);
+      expect(done).toEqual(expect.arrayContaining(['config.json', 'onnx/decoder_model_merged.onnx', 'onnx/vision_encoder.onnx']));
+      const decoder = downloads.filter((d) => d.file === 'onnx/decoder_model_merged.onnx').at(-1)!;
+      expect(decoder).toMatchObject({ repo: 'test-org/tiny', loaded: files['onnx/decoder_model_merged.onnx']!.length, total: files['onnx/decoder_model_merged.onnx']!.length });
+    } finally {
+      await hub.close();
+    }
   });
 
   it('brings errors back as the same typed IcotError, with code, message and hint', async () => {
