@@ -123,11 +123,22 @@ function embedTokensGraph(vocab: number, hidden: number, seed: number, dtype: We
   };
 }
 
+/**
+ * Write the graphs, then the JSON and tokenizer files. Graphs stored with external data are listed
+ * in config.json's `transformers.js_config.use_external_data_format` (one `.onnx_data` file each),
+ * which transformers.js reads to load them, as onnx-community configs do.
+ */
 async function writeFolder(dir: string, files: Record<string, unknown>, graphs: Record<string, GraphWriter>, settings: TinyModelSettings): Promise<void> {
   await mkdir(join(dir, 'onnx'), { recursive: true });
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 1));
   const suffix = WEIGHT_DTYPE_SUFFIX[settings.dtype ?? 'fp32'];
-  for (const [name, graph] of Object.entries(graphs)) await writeGraph(join(dir, 'onnx', `${name}${suffix}.onnx`), graph, settings.externalData);
+  const external: Record<string, number> = {};
+  for (const [name, graph] of Object.entries(graphs)) {
+    const file = `${name}${suffix}.onnx`;
+    if ((await writeGraph(join(dir, 'onnx', file), graph, settings.externalData)).length > 1) external[file] = 1;
+  }
+  const config = files['config.json'] as Record<string, unknown>;
+  if (Object.keys(external).length) files = { ...files, 'config.json': { ...config, 'transformers.js_config': { use_external_data_format: external } } };
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 1));
 }
 
 function decoderGraph(spec: DecoderSpec): GraphWriter {
