@@ -1,7 +1,8 @@
 /**
  * ONNX decoder plumbing shared by every ONNX-based ICoT backend (onnxruntime-node, transformers.js):
  * attention taps added to decoder graphs (plain Softmax, GroupQueryAttention, MultiHeadAttention),
- * the onnx-community decoder contract, and the KV-cache decoding session.
+ * logits limited to the last position, the onnx-community decoder contract, and the KV-cache
+ * decoding session.
  * @module
  */
 export {

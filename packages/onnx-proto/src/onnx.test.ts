@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
-import { appendToGraph, encodeModel, encodeNode, encodeValueInfo, floatTensor, OnnxDataType, parseOnnxModel, replaceNodes } from './onnx.js';
+import { appendToGraph, editGraph, editNode, encodeExternalTensor, encodeModel, encodeNode, encodeValueInfo, float16Tensor, floatTensor, nodeField, OnnxDataType, parseOnnxModel, replaceNodes } from './onnx.js';
 import { ProtoWriter, fieldInt64, readFields } from './wire.js';
 
 // scores = Softmax(x @ W, axis -1); y = scores @ V
@@ -91,5 +91,50 @@ describe('ONNX models', () => {
     };
     const [a, b] = [await run(attentionLikeModel()), await run(bytes)];
     a.forEach((v, i) => expect(b[i]).toBeCloseTo(v, 5));
+  });
+
+  it('edits nodes, inputs, outputs and additions in one pass (editGraph, editNode renameInputs)', async () => {
+    const model = parseOnnxModel(attentionLikeModel());
+    // y = (p * 2) @ V: a Mul inserted before the last MatMul, its input renamed; y redeclared
+    const bytes = editGraph(model, {
+      nodes: (node, raw) =>
+        node.name === 'pv'
+          ? new Uint8Array([
+              ...nodeField(encodeNode({ name: 'double', opType: 'Mul', inputs: ['p', 'two'], outputs: ['p2'] })),
+              ...nodeField(editNode(raw, { renameInputs: new Map([[0, 'p2']]) })),
+            ])
+          : undefined,
+      outputs: (o) => (o.name === 'y' ? encodeValueInfo('y', OnnxDataType.FLOAT, ['rows', 2]) : undefined),
+      append: { initializers: [floatTensor('two', [2], [])] },
+    });
+    const again = parseOnnxModel(bytes);
+    expect(again.nodes.map((n) => n.name)).toEqual(['qk', 'softmax', 'double', 'pv']);
+    expect(again.nodes[3]!.inputs).toEqual(['p2', 'V']);
+    expect(again.outputs).toEqual([{ name: 'y', elemType: OnnxDataType.FLOAT, dims: ['rows', 2] }]);
+    const run = async (b: Uint8Array) => {
+      const session = await ort.InferenceSession.create(b);
+      const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([0.3, -2]), [1, 2]) });
+      await session.release();
+      return Array.from(out['y']!.data as Float32Array);
+    };
+    const [a, b] = [await run(attentionLikeModel()), await run(bytes)];
+    a.forEach((v, i) => expect(b[i]).toBeCloseTo(2 * v, 5));
+  });
+
+  it('writes float16 initializers and external-data references', () => {
+    const half = float16Tensor('h', [1, -2], [2]);
+    expect(Buffer.from(half).includes(Buffer.from([0x00, 0x3c, 0x00, 0xc0]))).toBe(true);
+    const model = parseOnnxModel(
+      encodeModel({
+        graph: {
+          nodes: [{ name: 'add', opType: 'Add', inputs: ['x', 'w'], outputs: ['y'] }],
+          initializers: [encodeExternalTensor('w', OnnxDataType.FLOAT, [2], 'model.onnx_data', 4096, 8)],
+          inputs: [encodeValueInfo('x', OnnxDataType.FLOAT, [2])],
+          outputs: [encodeValueInfo('y', OnnxDataType.FLOAT, [2])],
+        },
+      }),
+    );
+    expect(model.externalDataFiles).toEqual(new Set(['model.onnx_data']));
+    expect(model.initializerNames).toEqual(new Set(['w']));
   });
 });
