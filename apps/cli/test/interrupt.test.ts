@@ -67,14 +67,14 @@ interface Interrupted {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
-  /** From SIGINT to the exit of the spawned process. */
+  /** From the signal to the exit of the spawned process (all its output closed). */
   readonly exitMs: number;
   /** Processes below the spawned one while it was in its prefill (the CLI, the model's child process). */
   readonly processes: readonly number[];
 }
 
-/** Spawn `command` in its own process group, SIGINT the group 300 ms into the prefill, wait for the exit. */
-function interruptDuringPrefill(command: string, args: readonly string[]): Promise<Interrupted> {
+/** Spawn `command` in its own process group, signal the group 300 ms into the prefill, wait for the exit. */
+function interruptDuringPrefill(command: string, args: readonly string[], signal: NodeJS.Signals = 'SIGINT'): Promise<Interrupted> {
   const child = spawn(command, args, { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -88,7 +88,7 @@ function interruptDuringPrefill(command: string, args: readonly string[]): Promi
       setTimeout(() => {
         processes = descendants(child.pid!);
         sentAt = performance.now();
-        process.kill(-child.pid!, 'SIGINT');
+        process.kill(-child.pid!, signal);
       }, 300);
     }
   });
@@ -103,17 +103,19 @@ async function expectAllEnded(pids: readonly number[]): Promise<void> {
   expect(pids.filter(isRunning)).toEqual([]);
 }
 
-describe('Ctrl-C during a long prefill (SIGINT to the process group)', () => {
-  it('node bin: exits 130 at once, prints "cancelled", leaves no process behind', async () => {
-    const r = await interruptDuringPrefill(process.execPath, ['--conditions=@icot/source', '--import', 'tsx', bin, ...runArgs]);
-    console.log(`icot run (node, sources): SIGINT mid-prefill -> exit ${r.code} after ${r.exitMs.toFixed(0)} ms`);
-    expect(r.stderr).toMatch(/icot: cancelled/);
-    expect(r.code).toBe(130);
-    expect(r.stdout).toBe(''); // no token was generated: the prefill never finished
-    expect(r.exitMs).toBeLessThan(5000); // long before the prefill (>= 5 s) could have finished
-    expect(r.processes.length).toBeGreaterThan(0); // the model's child process
-    await expectAllEnded(r.processes);
-  });
+describe('Ctrl-C (SIGINT) or SIGTERM to the process group during a long prefill', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`node bin, ${signal}: exits 130 at once, prints "cancelled", leaves no process behind`, async () => {
+      const r = await interruptDuringPrefill(process.execPath, ['--conditions=@icot/source', '--import', 'tsx', bin, ...runArgs], signal);
+      console.log(`icot run (node, sources): ${signal} mid-prefill -> exit ${r.code} after ${r.exitMs.toFixed(0)} ms`);
+      expect(r.stderr).toMatch(/icot: cancelled/);
+      expect(r.code).toBe(130);
+      expect(r.stdout).toBe(''); // no token was generated: the prefill never finished
+      expect(r.exitMs).toBeLessThan(5000); // long before the prefill (>= 5 s) could have finished
+      expect(r.processes.length).toBeGreaterThan(0); // the model's child process
+      await expectAllEnded(r.processes);
+    });
+  }
 
   it('pnpm --silent icot run: the command ends at once with SIGINT status, no process left', async () => {
     const r = await interruptDuringPrefill('pnpm', ['--silent', 'icot', ...runArgs]);
