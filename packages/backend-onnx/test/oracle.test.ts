@@ -44,6 +44,20 @@ describe('ONNX backend reproduces the reference ICoT run (tiny Qwen2-VL fixture)
     expect(rows).toEqual(oracle.position_ids);
   });
 
+  it("gives the prompt's last-position logits the reference computed (top 5 to 1e-4), from a decoder that computes that row only", async () => {
+    const decoder = (model as unknown as { decoder: { logits: unknown } }).decoder;
+    expect(decoder.logits).toMatchObject({ rows: 'last', how: 'sliced-before-projection' });
+    const prompt = await model.preparePrompt({ text: oracle.prompt_text, images: [image] });
+    const session = model.createSession();
+    const { logits } = await session.step({ segments: prompt.segments, positions: prompt.positions });
+    session.dispose();
+    const top5 = (oracle as unknown as { prompt_last_logits_top5: [number, number][] }).prompt_last_logits_top5;
+    top5.forEach(([id, value]) => expect(Math.abs(logits[id]! - value)).toBeLessThan(1e-4));
+    // and they are the five largest, in order
+    const order = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!).slice(0, 5);
+    expect(order).toEqual(top5.map(([id]) => id));
+  });
+
   it('reproduces the ICoT tokens and every selected patch list exactly', async () => {
     const result = await run(oracle.max_insertions);
     expect(result.tokens).toEqual(oracle.tokens);

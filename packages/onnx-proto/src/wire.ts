@@ -155,8 +155,17 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
-  /** Bytes appended as they are (already encoded fields). */
+  /**
+   * Bytes appended as they are (already encoded fields). Large ones (64 KiB and more) are kept by
+   * reference until `finish()`, so a tensor's data is copied once, not twice; do not change them.
+   */
   raw(value: Uint8Array): this {
+    if (value.length >= 1 << 16) {
+      this.chunks.push(this.current.subarray(0, this.pos), value);
+      this.current = new Uint8Array(256);
+      this.pos = 0;
+      return this;
+    }
     this.ensure(value.length);
     this.current.set(value, this.pos);
     this.pos += value.length;

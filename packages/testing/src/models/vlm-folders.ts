@@ -36,8 +36,8 @@ export interface TinyModelSettings {
   readonly externalData?: boolean;
 }
 
-/** Graph weight size from which generated graphs use external data by default (512 MiB; protobuf caps a model at 2 GiB). */
-export const EXTERNAL_DATA_AUTO_BYTES = 512 * 2 ** 20;
+/** Graph weight size from which generated graphs use external data by default (256 MiB, which keeps writing light; protobuf caps a model at 2 GiB). */
+export const EXTERNAL_DATA_AUTO_BYTES = 256 * 2 ** 20;
 
 /** A graph to write: builds its ModelProto (weights into `options.externalData` when given). */
 interface GraphWriter {
