@@ -339,10 +339,10 @@ export const TINY_MODEL_VARIANTS: readonly TinyModelVariant[] = [
 ];
 
 /**
- * The weight variants fp16, q4 (MatMulNBits) and q4f16 of the Qwen2-VL-style shapes (a)-(c), whose
- * folders hold `onnx/<graph>_<dtype>.onnx`: every combination loads, taps and decodes on
- * onnxruntime-node 1.30's CPU provider.
+ * The weight variants fp16, q4 (MatMulNBits) and q4f16 of every shape (a)-(d), whose folders hold
+ * `onnx/<graph>_<dtype>.onnx`: every combination loads, taps and decodes on onnxruntime-node 1.30's
+ * CPU provider.
  */
 export const TINY_DTYPE_VARIANTS: readonly TinyModelVariant[] = (['fp16', 'q4', 'q4f16'] as const).flatMap((dtype) =>
-  TINY_MODEL_VARIANTS.filter((v) => v.write === writeTinyQwen2Vl).map((v) => ({ ...v, name: `${v.name}, ${dtype}`, settings: { ...v.settings, dtype } })),
+  TINY_MODEL_VARIANTS.map((v) => ({ ...v, name: `${v.name}, ${dtype}`, settings: { ...v.settings, dtype } })),
 );
