@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { HubApiError, modelInfo } from '@huggingface/hub';
-import { ModelFilesError, NetworkError } from '@icot/core';
+import { ModelFilesError, NetworkError, OptionError } from '@icot/core';
 import { downloadBlob } from './download.js';
 import { HubHttp } from './http.js';
 import { hubCacheDir, hubEndpoint, hubToken, isCommitHash, offlineByEnvironment, repoFolderName, stallTimeoutMs } from './locations.js';
@@ -108,6 +108,11 @@ async function linkPointer(blob: string, pointer: string): Promise<void> {
   }
 }
 
+/** Whether a `/`-separated path stays inside the folder it is joined to (no `..`, no absolute path, no empty part). */
+function isSafeRelativePath(path: string): boolean {
+  return path.length > 0 && !path.includes('\\') && !path.includes('\0') && path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
 function encodePath(file: string): string {
   return file.split('/').map(encodeURIComponent).join('/');
 }
@@ -133,6 +138,10 @@ export class HubRepository {
     readonly repoId: string,
     private readonly options: HubOptions = {},
   ) {
+    if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repoId) || !isSafeRelativePath(repoId))
+      throw new OptionError(`'${repoId}' is not a hub repository id.`, { hint: 'Use the form org/name, e.g. onnx-community/Qwen2-VL-2B-Instruct.' });
+    if (options.revision !== undefined && !isSafeRelativePath(options.revision))
+      throw new OptionError(`'${options.revision}' is not a revision.`, { hint: 'Use a branch, a tag or a commit hash.' });
     this.cacheDir = options.cacheDir ?? hubCacheDir();
     this.storageDir = join(this.cacheDir, repoFolderName(repoId));
     this.revision = options.revision ?? 'main';
@@ -243,6 +252,8 @@ export class HubRepository {
    * is linked, not downloaded again.
    */
   async fetchFile(file: string): Promise<string> {
+    if (!isSafeRelativePath(file))
+      throw new ModelFilesError(`'${file}' is not a file path inside ${this.repoId}.`, { hint: 'Repository files are relative paths without ".." parts.' });
     const resolved = await this.resolve();
     const pointer = join(resolved.snapshotDir, ...file.split('/'));
     if (await isFile(pointer)) {

@@ -62,6 +62,13 @@ describe('resolving a revision', () => {
     await expect(repo().fetchFile('onnx/other.onnx')).rejects.toThrow(/has no onnx\/other\.onnx/);
   });
 
+  it('refuses ids, revisions and file paths that would leave the cache folder', async () => {
+    expect(() => new HubRepository('org/../../x', { cacheDir })).toThrow(/not a hub repository id/);
+    expect(() => new HubRepository(REPO, { cacheDir, revision: '../../etc' })).toThrow(/not a revision/);
+    await expect(repo().fetchFile('onnx/model.onnx_data/../../../../escape')).rejects.toThrow(/not a file path inside/);
+    expect(new HubRepository(REPO, { cacheDir, revision: 'refs/pr/1' }).revision).toBe('refs/pr/1');
+  });
+
   it('sends the token to the hub only, never to the CDN', async () => {
     const gated = 'test-org/gated';
     hub.commit(gated, { 'config.json': config, 'model.onnx': weights });
