@@ -160,8 +160,36 @@ function chiSquare(counts: Map<number, number>, probabilities: Float64Array, dra
   return { statistic, df: Math.max(1, cells - 1) };
 }
 
-function drawCounts(sample: (r: Random) => number, draws: number, seed: number): Map<number, number> {
-  const random = createRandom(seed);
+/**
+ * A "random" source that returns the midpoints of `points` equal strata of [0, 1) in turn: a
+ * sampler that draws by inverse CDF then lands in each token's interval floor(p * points) or
+ * ceil(p * points) times, a check of every token's probability without statistical slack.
+ */
+function stratified(points: number): Random {
+  let j = 0;
+  const next = () => (j++ % points + 0.5) / points;
+  return { next, int: (n: number) => Math.floor(next() * n) };
+}
+
+/** The token whose stratified count is furthest from p * points (beyond 1 means the draws are off). */
+function worstStratifiedCount(sample: (r: Random) => number, probabilities: Float64Array, points: number): { token: number; count: number; expected: number } {
+  const counts = drawCounts(sample, points, stratified(points));
+  let worst = { token: -1, count: 0, expected: 0 };
+  let worstGap = 0;
+  for (const id of new Set([...counts.keys(), ...Array.from(probabilities.keys()).filter((i) => probabilities[i]! > 0)])) {
+    const expected = probabilities[id]! * points;
+    const count = counts.get(id) ?? 0;
+    const gap = Math.abs(count - expected);
+    if (gap > worstGap) {
+      worstGap = gap;
+      worst = { token: id, count, expected };
+    }
+  }
+  return worst;
+}
+
+function drawCounts(sample: (r: Random) => number, draws: number, seed: number | Random): Map<number, number> {
+  const random = typeof seed === 'number' ? createRandom(seed) : seed;
   const counts = new Map<number, number>();
   for (let i = 0; i < draws; i++) {
     const t = sample(random);
@@ -262,6 +290,7 @@ describe('TokenSampler against the sort-based reference', () => {
   ];
   const inputs: [string, (n: number) => Float32Array][] = [
     ['gaussian logits', (n) => gaussians(n, n + 1)],
+    ['wide gaussian logits (std 3)', (n) => gaussians(n, n + 6, 3)],
     ['flat logits (std 0.05)', (n) => gaussians(n, n + 2, 0.05)],
     ['peaked logits', (n) => peaked(n, 3)],
     [
@@ -312,19 +341,18 @@ describe('TokenSampler against the sort-based reference', () => {
   });
 
   it('orders a bin that defeats median-of-three pivots and still matches', () => {
-    // one bin holds every token but two, in an order that makes median-of-three quickselect
-    // quadratic; the selection falls back to sorting and gives the same nucleus
+    // every token but one in one or two bins (a far outlier caps the bins' span at 104 temperatures),
+    // in "organ pipe" order: median-of-three partitions shrink the range by a few ids each, the
+    // pivot budget runs out and selection falls back to sorting (O(n log n)); same kept tokens
     const n = 20_000;
+    const m = n - 1;
     const x = new Float32Array(n);
-    const values = Array.from({ length: n - 2 }, (_, i) => i);
-    // median-of-3 killer permutation (organ pipe), scaled into one bin
-    const killer = [...values.filter((v) => v % 2 === 0), ...values.filter((v) => v % 2 === 1).reverse()];
-    for (let i = 0; i < n - 2; i++) x[i + 2] = 1e-6 * killer[i]!;
-    x[0] = 90;
-    x[1] = -500;
+    for (let i = 0; i < m; i++) x[i + 1] = 1e-6 * (i < m / 2 ? 2 * i : 2 * (m - 1 - i) + 1);
+    x[0] = -500;
     for (const options of [
-      { temperature: 0.7, topP: 0.4 },
+      { temperature: 0.7, topP: 0.5 },
       { temperature: 0.7, topK: 7000 },
+      { temperature: 0.7, topK: 7000, topP: 0.3 },
     ]) {
       const result = compare(new TokenSampler(n, options).distribution(x), new ReferenceSampler(n, options).distribution(x));
       expect(result.support).toBe(true);
@@ -384,6 +412,27 @@ describe('TokenSampler draws (chi-square against the reference distribution, fix
     expect(result.df).toBeGreaterThan(8);
     expect(result.statistic).toBeLessThan(chiSquareCritical(result.df));
   });
+
+});
+
+describe('TokenSampler draws by inverse CDF (stratified draws: every token within one draw of p * draws)', () => {
+  const cases: [string, number, Float32Array, SamplingOptions][] = [
+    ['temperature only', 300, gaussians(300, 41, 1.5), { temperature: 0.9 }],
+    ['top-k', 300, gaussians(300, 42, 1.5), { temperature: 0.9, topK: 40 }],
+    ['top-k + top-p, cut below the k-th bin', 300, gaussians(300, 43, 1.5), { temperature: 0.9, topK: 200, topP: 0.6 }],
+    ['top-p, few candidates', 5000, peaked(5000, 44), { temperature: 0.7, topP: 0.9 }],
+    ['top-p, a flat distribution (a bin or two per token)', 4000, gaussians(4000, 45, 0.6), { temperature: 1, topP: 0.9 }],
+    ['top-p, a flat distribution (one pass of weights and bins)', QWEN2_VL_VOCAB, gaussians(QWEN2_VL_VOCAB, 22, 0.6), { temperature: 1, topP: 0.9 }],
+    ['top-p, thousands of nucleus candidates', QWEN2_VL_VOCAB, gaussians(QWEN2_VL_VOCAB, 23, 3), { temperature: 1, topP: 0.9 }],
+  ];
+  for (const [name, vocab, x, options] of cases)
+    it(`${name} at V = ${vocab}`, () => {
+      const expected = new ReferenceSampler(vocab, options).distribution(x);
+      const sampler = new TokenSampler(vocab, options);
+      const points = vocab > 10_000 ? 1500 : 20_000;
+      const worst = worstStratifiedCount((r) => sampler.sample(x, r), expected, points);
+      expect(Math.abs(worst.count - worst.expected), JSON.stringify(worst)).toBeLessThanOrEqual(1 + 1e-6);
+    });
 });
 
 describe('TokenSampler edge cases', () => {

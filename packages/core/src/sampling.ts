@@ -41,20 +41,33 @@ export function validateSampling(options: SamplingOptions): void {
 // Bins. Each sampling step splits the logit distances from the largest logit, [0, span] with
 // span = min(max - min, 104 * temperature), into WEIGHT_BINS equal bins (bin WEIGHT_BINS holds the
 // weight-0 tokens). Bins follow the token order: a token in a lower bin ranks before every token
-// in a higher one. Top-k counts tokens per bin, top-p sums weights per bin; a scan of the bins
-// finds the one bin where the cut falls, and only that bin's tokens are ordered (partition-based
-// selection, expected linear, O(n log n) at worst). The candidates above the cut's bin provably
-// hold less than topP of the mass (or fewer than topK tokens), and those through it at least that
-// much. Every step is O(V) (V = vocabulary size) with no sort of the vocabulary.
+// in a higher one, so a scan of per-bin counts (top-k) or weights (top-p) finds the one bin where
+// a cut falls, and only that bin's tokens are ordered (partition-based selection: expected
+// linear, O(n log n) at worst).
 //
-// The bins also give exp: exp(y) = exp(-b * delta) * exp(r), with a table of exp(-b * delta) per
-// step (delta = one bin in units of y, at most 104 / 4096) and a degree-5 polynomial for exp(r),
+// Per mode, with V the vocabulary size, every step O(V) and no sort of the vocabulary:
+// - temperature only: weights, then the draw walks them;
+// - top-k: bins counted without weights; weights only for the k kept tokens (and top-p among
+//   them by their per-bin weights);
+// - top-p: weights, then the candidates of weight >= total * (1 - topP) / V, which provably hold
+//   the nucleus (the others hold less than V times that, 1 - topP of the mass); a few are ordered
+//   directly, many are binned. Flat distributions (logits within FLAT_SPAN temperatures, where
+//   most tokens are candidates) bin every token in the weights' pass instead.
+// The draw takes one random number and walks the kept tokens; any walk order draws from the
+// same distribution, and the same seed gives the same tokens.
+//
+// Exp from the bins: exp(y) = exp(-b * delta) * exp(r), with a table of exp(-b * delta) per step
+// (delta = one bin in units of y, at most 104 / 4096) and a degree-5 polynomial for exp(r),
 // |r| <= delta: relative error below 1e-12, far under float32 rounding (6e-8), without Math.exp.
 
 /** Below this scaled logit, exp() rounds to 0 in float32. */
 const MIN_SCALED_LOGIT = -104;
 /** Bins of the cut search (the last bin, index WEIGHT_BINS, holds weight-0 tokens). */
 const WEIGHT_BINS = 4096;
+/** Top-p on distributions whose logits span at most this many temperatures takes the flat-distribution path. */
+const FLAT_SPAN = 12;
+/** Top-p orders this many candidates directly; more are binned first. */
+const FEW_CANDIDATES = 2048;
 /** Partition-based selection finishes ranges this short with an insertion sort. */
 const SMALL_RANGE = 24;
 
@@ -198,7 +211,12 @@ function logitRange(x: Float32Array, vocab: number): { max: number; min: number 
   return { max, min };
 }
 
-/** How one sampling step maps logits to bins and weights. */
+/**
+ * How one sampling step maps logits to bins and weights: `t = (max - logit) * scale` is a token's
+ * position in bins (NaN for NaN logits, Infinity for -Infinity); `t <= WEIGHT_BINS` for tokens of
+ * weight > 0, whose bin is `min(floor(t), WEIGHT_BINS - 1)` and weight
+ * `table[bin] * exp((bin - t) * delta)`.
+ */
 interface BinScale {
   readonly max: number;
   /** Bins per unit of logit distance from `max`. */
@@ -209,15 +227,41 @@ interface BinScale {
   readonly table: Float64Array;
 }
 
-/**
- * Write each token's weight to `w` (and, when `bins` is given, its bin to `bins`, and per bin the
- * number of tokens and their weight); returns the sum of all weights.
- */
-function weigh(x: Float32Array, vocab: number, s: BinScale, w: Float32Array, bins?: Uint16Array, counts?: Int32Array, binMass?: Float64Array): number {
+/** Weight of the token with logit `v` (0 for weight-0 tokens); the same arithmetic as the passes below. */
+function weightOf(v: number, s: BinScale): number {
+  const t = (s.max - v) * s.scale;
+  if (!(t <= WEIGHT_BINS)) return 0;
+  let bin = t | 0;
+  if (bin === WEIGHT_BINS) bin--;
+  const r = (bin - t) * s.delta;
+  return Math.fround(s.table[bin]! * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))))));
+}
+
+/** Write every token's weight to `w`; returns their sum. */
+function weighAll(x: Float32Array, vocab: number, s: BinScale, w: Float32Array): number {
   const { max, scale, delta, table } = s;
   let total = 0;
   for (let i = 0; i < vocab; i++) {
-    const t = (max - x[i]!) * scale; // NaN for NaN logits, Infinity for -Infinity
+    const t = (max - x[i]!) * scale;
+    let wi = 0;
+    if (t <= WEIGHT_BINS) {
+      let bin = t | 0;
+      if (bin === WEIGHT_BINS) bin--;
+      const r = (bin - t) * delta;
+      wi = Math.fround(table[bin]! * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))))));
+      total += wi;
+    }
+    w[i] = wi;
+  }
+  return total;
+}
+
+/** Write every token's weight to `w` and bin to `bins` (WEIGHT_BINS for weight 0), and sum the weights per bin into `binMass`; returns their sum. */
+function weighAndBin(x: Float32Array, vocab: number, s: BinScale, w: Float32Array, bins: Uint16Array, binMass: Float64Array): number {
+  const { max, scale, delta, table } = s;
+  let total = 0;
+  for (let i = 0; i < vocab; i++) {
+    const t = (max - x[i]!) * scale;
     let bin = WEIGHT_BINS;
     let wi = 0;
     if (t <= WEIGHT_BINS) {
@@ -225,25 +269,41 @@ function weigh(x: Float32Array, vocab: number, s: BinScale, w: Float32Array, bin
       if (bin === WEIGHT_BINS) bin--;
       const r = (bin - t) * delta;
       wi = Math.fround(table[bin]! * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))))));
+      binMass[bin]! += wi;
       total += wi;
     }
     w[i] = wi;
-    if (bins) {
-      bins[i] = bin;
-      counts![bin]! += 1;
-      binMass![bin]! += wi;
-    }
+    bins[i] = bin;
   }
   return total;
 }
+
+/** Write every token's bin to `bins` and count tokens per bin into `counts` (no weights). */
+function binAll(x: Float32Array, vocab: number, s: BinScale, bins: Uint16Array, counts: Int32Array): void {
+  const { max, scale } = s;
+  for (let i = 0; i < vocab; i++) {
+    const t = (max - x[i]!) * scale;
+    let bin = WEIGHT_BINS;
+    if (t <= WEIGHT_BINS) {
+      bin = t | 0;
+      if (bin === WEIGHT_BINS) bin--;
+    }
+    bins[i] = bin;
+    counts[bin]! += 1;
+  }
+}
+
+/** How the first run of a draw set is stored (see {@link TokenSampler}). */
+type FirstRun = 'every-token' | 'bins-below' | 'list';
 
 /**
  * Picks next tokens from logits. Greedy decoding is one pass over the logits; sampling (temperature,
  * top-k, top-p, repetition penalty, suppressed tokens) is O(V) per token with no sort of the
  * vocabulary, and draws from the distribution of "sort by logit (ties: lower id first), keep the
- * top k, softmax with float32 weights, keep the shortest prefix reaching topP, renormalise". Buffers of vocabulary size are allocated
- * once; a step allocates nothing that grows with the vocabulary. Sampling takes one number from
- * `random` per token, so a seed gives the same tokens on every run.
+ * top k, softmax with float32 weights, keep the shortest prefix reaching topP, renormalise".
+ * Buffers of vocabulary size are allocated once; a step allocates nothing that grows with the
+ * vocabulary. Sampling takes one number from `random` per token, so a seed gives the same tokens
+ * on every run.
  */
 export class TokenSampler {
   private readonly options: SamplingOptions;
@@ -252,21 +312,31 @@ export class TokenSampler {
   private readonly penalised: Set<number> = new Set();
   /** Logits after suppression and the repetition penalty. */
   private readonly work: Float32Array;
-  /** Token weights of the last sampling step (see above). */
+  /** Token weights of the last sampling step (current for every token it may draw). */
   private readonly weights: Float32Array;
   /** Bin of each token, written by the passes that need bins. */
   private readonly bins: Uint16Array;
   private readonly binCounts = new Int32Array(WEIGHT_BINS + 1);
   private readonly binMass = new Float64Array(WEIGHT_BINS + 1);
   private readonly expTable = new Float64Array(WEIGHT_BINS + 1);
-  /** Token ids of the bins the cuts fall in. */
-  private readonly candidates: Int32Array;
+  /** Token ids of the draw set's first run, when it is a list. */
+  private readonly list: Int32Array;
+  /** Token ids of the bin a cut falls in; after selection the kept ones come first. */
+  private readonly cut: Int32Array;
   private readonly selected = { mass: 0 };
-  /** The draw set of the last {@link select}: tokens with `bins[i] < above`, then `candidates[0, listLength)`. */
-  private above = 0;
-  private massAbove = 0;
-  private listLength = 0;
-  private listMass = 0;
+  /**
+   * The draw set of the last {@link select}: a first run (every token of weight > 0, the tokens
+   * with `weights[i] >= floor && bins[i] < firstBin`, or `list[0, firstLength)`) of weight `firstMass`, then
+   * `cut[0, cutLength)` of weight `cutMass`. Its largest token is always the argmax.
+   */
+  private first: FirstRun = 'list';
+  /** For 'bins-below': the top-p candidates are the tokens of weight >= floor, and their bins are in `bins`. */
+  private floor = 0;
+  private firstBin = 0;
+  private firstLength = 0;
+  private firstMass = 0;
+  private cutLength = 0;
+  private cutMass = 0;
 
   constructor(vocabSize: number, options: SamplingOptions = {}, suppressedTokenIds: readonly number[] = []) {
     validateSampling(options);
@@ -279,7 +349,8 @@ export class TokenSampler {
     const sampling = !this.isGreedy;
     this.weights = new Float32Array(sampling ? vocabSize : 0);
     this.bins = new Uint16Array(sampling ? vocabSize : 0);
-    this.candidates = new Int32Array(sampling ? vocabSize : 0);
+    this.list = new Int32Array(sampling ? vocabSize : 0);
+    this.cut = new Int32Array(sampling ? vocabSize : 0);
   }
 
   /** Whether this sampler decodes greedily. */
@@ -301,47 +372,24 @@ export class TokenSampler {
     const x = this.prepare(logits);
     if (this.isGreedy) return this.argmax(x);
     this.select(x);
-    const total = this.massAbove + this.listMass;
-    let r = random.next() * total;
     const w = this.weights;
-    let last = -1;
-    if (r < this.massAbove) {
-      const vocab = this.vocab;
-      const above = this.above;
-      if (above > WEIGHT_BINS) {
-        for (let i = 0; i < vocab; i++) {
-          const wi = w[i]!;
-          if (wi > 0) {
-            r -= wi;
-            if (r < 0) return i;
-            last = i;
-          }
-        }
+    let r = random.next() * (this.firstMass + this.cutMass);
+    // r >= 0 until a token's weight takes it below 0, so a weight-0 token is never returned
+    if (r < this.firstMass) {
+      if (this.first === 'list') {
+        for (let i = 0; i < this.firstLength; i++) if ((r -= w[this.list[i]!]!) < 0) return this.list[i]!;
+      } else if (this.first === 'every-token') {
+        for (let i = 0; i < this.vocab; i++) if ((r -= w[i]!) < 0) return i;
       } else {
-        const bins = this.bins;
-        for (let i = 0; i < vocab; i++) {
-          const wi = w[i]!;
-          if (bins[i]! < above && wi > 0) {
-            r -= wi;
-            if (r < 0) return i;
-            last = i;
-          }
-        }
+        const { bins, floor } = this;
+        const below = this.firstBin;
+        for (let i = 0; i < this.vocab; i++) if (w[i]! >= floor && bins[i]! < below && (r -= w[i]!) < 0) return i;
       }
-      return last >= 0 ? last : this.argmax(x); // r ran out only through rounding: the last candidate
+    } else {
+      r -= this.firstMass;
+      for (let i = 0; i < this.cutLength; i++) if ((r -= w[this.cut[i]!]!) < 0) return this.cut[i]!;
     }
-    r -= this.massAbove;
-    const ids = this.candidates;
-    for (let i = 0; i < this.listLength; i++) {
-      const id = ids[i]!;
-      const wi = w[id]!;
-      if (wi > 0) {
-        r -= wi;
-        if (r < 0) return id;
-        last = id;
-      }
-    }
-    return last >= 0 ? last : this.argmax(x);
+    return this.argmax(x); // r outlasted its run only through rounding: the most likely token
   }
 
   /**
@@ -356,11 +404,11 @@ export class TokenSampler {
       return p;
     }
     this.select(x);
-    const total = this.massAbove + this.listMass;
+    const total = this.firstMass + this.cutMass;
     const w = this.weights;
-    if (this.massAbove > 0)
-      for (let i = 0; i < this.vocab; i++) if ((this.above > WEIGHT_BINS || this.bins[i]! < this.above) && w[i]! > 0) p[i] = w[i]! / total;
-    for (let i = 0; i < this.listLength; i++) p[this.candidates[i]!] = w[this.candidates[i]!]! / total;
+    if (this.first === 'list') for (let i = 0; i < this.firstLength; i++) p[this.list[i]!] = w[this.list[i]!]! / total;
+    else for (let i = 0; i < this.vocab; i++) if (this.first === 'every-token' || (w[i]! >= this.floor && this.bins[i]! < this.firstBin)) p[i] = w[i]! / total;
+    for (let i = 0; i < this.cutLength; i++) p[this.cut[i]!] = w[this.cut[i]!]! / total;
     return p;
   }
 
@@ -400,7 +448,7 @@ export class TokenSampler {
     return best;
   }
 
-  /** Fill the draw set (above, massAbove, candidates[0, listLength), listMass) for sampling. */
+  /** Fill the draw set for sampling from `logits`. */
   private select(logits: Float32Array): void {
     let x = logits;
     const vocab = this.vocab;
@@ -421,77 +469,153 @@ export class TokenSampler {
     const q = Math.exp(-delta);
     for (let b = 0, e = 1; b <= WEIGHT_BINS; b++, e *= q) table[b] = e;
     const scale: BinScale = { max, scale: span > 0 ? WEIGHT_BINS / span : 0, delta, table };
-    const w = this.weights;
-    const topK = this.options.topK ?? 0;
     const topP = this.options.topP ?? 1;
-    if (topP >= 1 && topK === 0) {
-      // temperature only: weights, then the draw walks them
-      this.setDrawSet(WEIGHT_BINS + 1, weigh(x, vocab, scale, w), 0, 0);
-      return;
-    }
+    const topK = this.options.topK ?? 0;
+    if (topK > 0 && this.selectTopK(x, scale, topK, topP)) return;
+    if (topP >= 1) return this.setFirst('every-token', 0, 0, weighAll(x, vocab, scale, this.weights)); // temperature only
+    if (span / temperature <= FLAT_SPAN) this.selectTopPFlat(x, scale, topP);
+    else this.selectTopP(x, scale, weighAll(x, vocab, scale, this.weights), topP);
+  }
+
+  /**
+   * Top-k (then top-p among the k). Bins are counted without weights; the k-th best token is in
+   * the first bin where the count from the top reaches k, and only that bin's tokens are ordered.
+   * Returns false when fewer than k tokens have weight > 0 (then all of them are kept).
+   */
+  private selectTopK(x: Float32Array, scale: BinScale, topK: number, topP: number): boolean {
+    const { bins, list, cut, weights: w } = this;
     const counts = this.binCounts.fill(0);
-    const binMass = this.binMass.fill(0);
-    const total = weigh(x, vocab, scale, w, this.bins, counts, binMass);
-    // top-k: tokens in bins below `limit` plus the best `kept` of bin `limit`
-    let limit = WEIGHT_BINS;
-    let limitMass = total;
-    let kept = 0;
-    let keptMass = 0;
-    if (topK > 0) {
-      let count = 0;
-      let mass = 0;
-      let b = 0;
-      while (b < WEIGHT_BINS && count + counts[b]! < topK) {
-        count += counts[b]!;
-        mass += binMass[b]!;
-        b++;
-      }
-      if (b < WEIGHT_BINS) {
-        // the k-th token is in bin b (else fewer than k tokens have weight > 0: keep them all)
-        const n = this.gatherBin(b);
-        kept = topK - count;
-        selectBest(this.candidates, 0, n, kept, x);
-        for (let i = 0; i < kept; i++) keptMass += w[this.candidates[i]!]!;
-        limit = b;
-        limitMass = mass;
-      }
+    binAll(x, this.vocab, scale, bins, counts);
+    let below = 0;
+    let b = 0;
+    while (b < WEIGHT_BINS && below + counts[b]! < topK) below += counts[b++]!;
+    if (b === WEIGHT_BINS) return false;
+    // the tokens of bins below b, and the best of bin b
+    let n = 0;
+    let at = 0;
+    for (let i = 0; i < this.vocab; i++) {
+      const bin = bins[i]!;
+      if (bin < b) list[n++] = i;
+      else if (bin === b) cut[at++] = i;
     }
+    const kept = topK - below;
+    selectBest(cut, 0, at, kept, x);
+    const binMass = this.binMass.fill(0);
+    let belowMass = 0;
+    for (let i = 0; i < below; i++) {
+      const id = list[i]!;
+      const wi = (w[id] = weightOf(x[id]!, scale));
+      binMass[bins[id]!]! += wi;
+      belowMass += wi;
+    }
+    let keptMass = 0;
+    for (let i = 0; i < kept; i++) keptMass += w[cut[i]!] = weightOf(x[cut[i]!]!, scale);
     if (topP >= 1) {
-      this.setDrawSet(limit, limitMass, kept, keptMass);
+      this.setFirst('list', 0, below, belowMass);
+      this.setCut(kept, keptMass);
+      return true;
+    }
+    // top-p among the k: the cut is in a bin below b, or among the kept tokens of bin b
+    const target = topP * (belowMass + keptMass);
+    let mass = 0;
+    let c = 0;
+    while (c < b && mass + binMass[c]! < target) mass += binMass[c++]!;
+    if (c === b) {
+      this.setFirst('list', 0, below, mass);
+      this.setCut(selectMass(cut, 0, kept, target - mass, x, w, this.selected), this.selected.mass);
+      return true;
+    }
+    // keep the tokens of bins below c in the list, move those of bin c to the cut
+    let less = 0;
+    at = 0;
+    for (let i = 0; i < below; i++) {
+      const id = list[i]!;
+      const bin = bins[id]!;
+      if (bin < c) list[less++] = id;
+      else if (bin === c) cut[at++] = id;
+    }
+    this.setFirst('list', 0, less, mass);
+    this.setCut(selectMass(cut, 0, at, target - mass, x, w, this.selected), this.selected.mass);
+    return true;
+  }
+
+  /**
+   * Top-p, weights written. The candidates are the tokens of weight >= floor = total * (1 - topP) / V:
+   * the others hold less than V * floor = (1 - topP) of the mass, so the candidates hold the
+   * nucleus. Few candidates are ordered directly; many (flat distributions) are binned, and only
+   * the bin the cut falls in is ordered.
+   */
+  private selectTopP(x: Float32Array, scale: BinScale, total: number, topP: number): void {
+    const { bins, list, cut, weights: w, vocab } = this;
+    const binMass = this.binMass;
+    const target = topP * total;
+    const { max, scale: binScale } = scale;
+    let n = 0;
+    let candidateMass = 0;
+    for (let floor = (total * (1 - topP)) / vocab; ; floor = Number.MIN_VALUE) {
+      n = 0;
+      candidateMass = 0;
+      binMass.fill(0);
+      for (let i = 0; i < vocab; i++) {
+        const wi = w[i]!;
+        if (wi >= floor) {
+          let bin = ((max - x[i]!) * binScale) | 0;
+          if (bin >= WEIGHT_BINS) bin = WEIGHT_BINS - 1;
+          bins[i] = bin; // (only candidates' bins are written, and read)
+          binMass[bin]! += wi;
+          candidateMass += wi;
+          if (n < FEW_CANDIDATES) list[n] = i;
+          n++;
+        }
+      }
+      this.floor = floor;
+      if (candidateMass >= target || floor === Number.MIN_VALUE) break; // (the retry only through rounding)
+    }
+    if (n <= FEW_CANDIDATES) {
+      this.setFirst('list', 0, selectMass(list, 0, n, target, x, w, this.selected), this.selected.mass);
+      this.setCut(0, 0);
       return;
     }
-    // top-p: the smallest prefix (in token order) of the kept tokens reaching topP of their mass
-    const target = topP * (limitMass + keptMass);
     let mass = 0;
-    let b = 0;
-    while (b < limit && mass + binMass[b]! < target) mass += binMass[b++]!;
-    if (b < limit) {
-      const n = this.gatherBin(b);
-      const m = selectMass(this.candidates, 0, n, target - mass, x, w, this.selected);
-      this.setDrawSet(b, mass, m, this.selected.mass);
-    } else if (kept > 0) {
-      const m = selectMass(this.candidates, 0, kept, target - mass, x, w, this.selected);
-      this.setDrawSet(limit, mass, m, this.selected.mass);
-    } else {
-      // rounding: the cut was not reached before the last bin; keep everything
-      this.setDrawSet(limit, mass, 0, 0);
-    }
+    let c = 0;
+    while (c < WEIGHT_BINS && mass + binMass[c]! < target) mass += binMass[c++]!;
+    let at = 0;
+    const floor = this.floor;
+    for (let i = 0; i < vocab; i++) if (w[i]! >= floor && bins[i] === c) cut[at++] = i;
+    this.setFirst('bins-below', c, 0, mass);
+    this.setCut(selectMass(cut, 0, at, target - mass, x, w, this.selected), this.selected.mass);
   }
 
-  /** Put the ids of the tokens in bin `bin` into `candidates` (ascending); returns their number. */
-  private gatherBin(bin: number): number {
-    const bins = this.bins;
-    const ids = this.candidates;
-    let n = 0;
-    for (let i = 0; i < this.vocab; i++) if (bins[i] === bin) ids[n++] = i;
-    return n;
+  /**
+   * Top-p on a flat distribution (every weight >= e^-FLAT_SPAN, so the nucleus holds many tokens):
+   * weights and bins in one pass, the cut in the first bin where the mass from the top reaches
+   * topP, and only that bin's tokens ordered.
+   */
+  private selectTopPFlat(x: Float32Array, scale: BinScale, topP: number): void {
+    const { bins, cut, weights: w, vocab } = this;
+    const binMass = this.binMass.fill(0);
+    const target = topP * weighAndBin(x, vocab, scale, w, bins, binMass);
+    let mass = 0;
+    let c = 0;
+    while (c < WEIGHT_BINS && mass + binMass[c]! < target) mass += binMass[c++]!;
+    let at = 0;
+    for (let i = 0; i < vocab; i++) if (bins[i] === c) cut[at++] = i;
+    this.floor = 0; // every token's bin is written
+    this.setFirst('bins-below', c, 0, mass);
+    this.setCut(selectMass(cut, 0, at, target - mass, x, w, this.selected), this.selected.mass);
   }
 
-  private setDrawSet(above: number, massAbove: number, listLength: number, listMass: number): void {
-    this.above = above;
-    this.massAbove = massAbove;
-    this.listLength = listLength;
-    this.listMass = listMass;
+  private setFirst(first: FirstRun, firstBin: number, firstLength: number, firstMass: number): void {
+    this.first = first;
+    this.firstBin = firstBin;
+    this.firstLength = firstLength;
+    this.firstMass = firstMass;
+    if (first === 'every-token') this.setCut(0, 0);
+  }
+
+  private setCut(length: number, mass: number): void {
+    this.cutLength = length;
+    this.cutMass = mass;
   }
 }
 
