@@ -18,6 +18,8 @@ export interface RunOptions {
   readonly demoImages: readonly string[];
   /** Refuse images above this many pixels (undefined: @icot/image's default, Pillow's MAX_IMAGE_PIXELS). */
   readonly maxImagePixels: number | undefined;
+  /** Transparent images: composite over white (default) or drop alpha. */
+  readonly alpha: 'composite' | 'drop';
   readonly k: number | undefined;
   readonly signal: 'newline' | { readonly tokenIds: readonly number[] } | undefined;
   readonly every: number;
@@ -54,6 +56,7 @@ const RUN_SPEC = {
   'no-exclude-selected': { type: 'boolean' },
   'demo-image': { type: 'string', multiple: true },
   'max-image-pixels': { type: 'string' },
+  alpha: { type: 'string' },
   k: { type: 'string' },
   signal: { type: 'string' },
   'signal-token-ids': { type: 'string' },
@@ -96,6 +99,8 @@ Input
   --raw-prompt-file <file>    an already chat-formatted prompt with one image placeholder (instead of --question)
   --max-image-pixels <n>      refuse larger images before decoding (default 89478485, Pillow's MAX_IMAGE_PIXELS;
                               a guard against decompression bombs)
+  --alpha composite|drop      transparent images: composite over white (default, as qwen-vl-utils does for RGBA)
+                              or drop alpha (as transformers' load_image and the Qwen2-VL/CLIP processors do)
   --backend onnx|transformers run on onnxruntime-node (default) or through transformers.js
   --dtype <name>              weight variant: fp32 (default), fp16, q8, q4, q4f16, ...
   --cache-dir <dir>           hub cache for downloads (default $HF_HUB_CACHE, $HF_HOME/hub or
@@ -240,6 +245,7 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
     attentionLayers,
     threads: integer('threads', str('threads'), 1),
     maxImagePixels: integer('max-image-pixels', str('max-image-pixels'), 1),
+    alpha: oneOf('alpha', str('alpha'), ['composite', 'drop'] as const, 'composite'),
     cacheDir: str('cache-dir'),
     offline: values['offline'] === true,
     json: values['json'] === true,

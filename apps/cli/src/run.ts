@@ -45,6 +45,7 @@ function describeRun(options: RunOptions, imagePath: string, prompt: RunDescript
     },
     images: [imagePath, ...options.demoImages].map((path) => ({ path })),
     ...(options.maxImagePixels !== undefined ? { maxImagePixels: options.maxImagePixels } : {}),
+    imageAlpha: options.alpha,
     prompt,
     selector: { name: options.selector },
     decoder: { name: options.decoder, layout: options.patchLayout, delimiters: options.kvDelimiters },

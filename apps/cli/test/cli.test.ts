@@ -199,6 +199,7 @@ describe('icot run: bad input exits 2 with a clear message and no stack trace', 
   it('image above --max-image-pixels (checked from the header, before decoding)', async () => {
     expectUsageError(await icot('run', '--model', model, '--image', image, '-q', 'hi', '--max-image-pixels', '50000'), /224x224 = 50,176 pixels, more than the limit of 50,000/);
     expectUsageError(await icot('run', '--max-image-pixels', '0'), /--max-image-pixels must be an integer >= 1/);
+    expectUsageError(await icot('run', '--alpha', 'white'), /alpha/);
   });
   it('k larger than the image', async () =>
     expectUsageError(await icot('run', '--model', model, '--image', image, '-q', 'hi', '--k', '65'), /k = 65 is larger than the query image's 64 patches/));

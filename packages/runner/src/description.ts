@@ -72,6 +72,12 @@ export interface RunDescription {
   readonly images: readonly ImageSource[];
   /** Refuse images whose header declares more pixels than this (default Pillow's `MAX_IMAGE_PIXELS`). */
   readonly maxImagePixels?: number;
+  /**
+   * Transparent images: `composite` over white (default; what qwen-vl-utils does for RGBA and the
+   * Idefics/SmolVLM processors do) or `drop` the alpha channel (what transformers' `load_image` and
+   * the Qwen2-VL / CLIP processors' `convert('RGB')` do).
+   */
+  readonly imageAlpha?: 'composite' | 'drop';
   readonly prompt: PromptDescription;
   /** Default `{ name: 'ads' }`. */
   readonly selector?: SelectorDescription;
@@ -159,6 +165,7 @@ export function checkRunDescription(description: unknown): asserts description i
     const ok = isObject(image) && (typeof image['path'] === 'string' || image['bytes'] instanceof Uint8Array);
     if (!ok) throw new OptionError(`Image ${i + 1} of the run description is neither { path } nor { bytes }.`, { hint: 'Pass a file path or the file bytes as a Uint8Array.' });
   });
+  if (description['imageAlpha'] !== undefined) oneOf('Image alpha handling', description['imageAlpha'], ['composite', 'drop']);
   if (!isObject(prompt) || (typeof prompt['question'] !== 'string') === (typeof prompt['text'] !== 'string'))
     throw new OptionError('The run description needs exactly one prompt: a question or a formatted text.', {
       hint: 'Pass prompt: { question } or prompt: { text } (an already formatted prompt).',

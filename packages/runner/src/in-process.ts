@@ -87,8 +87,11 @@ export class ModelCache {
   }
 }
 
-async function readImage(source: ImageSource, index: number, maxPixels: number | undefined): Promise<RgbImage> {
-  const limit = maxPixels === undefined ? {} : { maxPixels };
+async function readImage(source: ImageSource, index: number, description: RunDescription): Promise<RgbImage> {
+  const limit = {
+    ...(description.maxImagePixels === undefined ? {} : { maxPixels: description.maxImagePixels }),
+    ...(description.imageAlpha === undefined ? {} : { alpha: description.imageAlpha }),
+  };
   if ('path' in source) return readImageFile(source.path, limit);
   return decodeImage(source.bytes, { name: source.name ?? `image ${index + 1}`, ...limit });
 }
@@ -111,7 +114,7 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
   const { signal } = options;
   const emit = options.onEvent ?? (() => {});
   const pixels: RgbImage[] = [];
-  for (const [i, source] of description.images.entries()) pixels.push(await readImage(source, i, description.maxImagePixels)); // bad files fail before a long load
+  for (const [i, source] of description.images.entries()) pixels.push(await readImage(source, i, description)); // bad files fail before a long load
   const models = options.models ?? new ModelCache();
   try {
     const { model, reused } = await models.acquire(description.model, { onEvent: emit, ...(signal ? { signal } : {}) });

@@ -3,7 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readImageFile } from '@icot/image/node';
 import { AbortedError, ImageError, ModelFilesError, OptionError, SelectionError, type IcotError } from '@icot/core';
 import { fixturePath, loadOracle, writeSlowPrefillModel } from '@icot/testing';
 import { startTestHub } from '@icot/testing/hub';
@@ -50,6 +52,53 @@ function startSlowRun(runner: ChildRunner, signal: AbortSignal, afterMs: number)
   run.catch(() => {});
   return { prefill, run };
 }
+
+/** An RGBA PNG of `rgb` whose alpha is 0 everywhere (written by hand: color type 6, filter 0 rows). */
+function transparentPng(rgb: { width: number; height: number; data: Uint8Array }): Uint8Array {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(rgb.width, 0);
+  header.writeUInt32BE(rgb.height, 4);
+  header.set([8, 6, 0, 0, 0], 8);
+  const rows = Buffer.alloc(rgb.height * (1 + rgb.width * 4));
+  for (let y = 0; y < rgb.height; y++)
+    for (let x = 0; x < rgb.width; x++) {
+      const at = y * (1 + rgb.width * 4) + 1 + x * 4;
+      rows.set(rgb.data.subarray((y * rgb.width + x) * 3, (y * rgb.width + x) * 3 + 3), at);
+    }
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return new Uint8Array(Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
+}
+
+describe('executeRun', () => {
+  it('decodes transparent images as the description says: alpha dropped (load_image) or composited over white (default)', async () => {
+    const bytes = transparentPng(await readImageFile(image));
+    const run = (imageAlpha?: 'drop' | 'composite') => executeRun({ ...oracleRun, images: [{ bytes, name: 'transparent.png' }], ...(imageAlpha ? { imageAlpha } : {}) });
+    // the colours under a fully transparent alpha are the fixture image's: dropping alpha reproduces the oracle
+    expect((await run('drop')).result.tokens).toEqual(oracle.tokens);
+    // composited over white, the model sees a white image instead
+    const composited = (await run()).result.tokens;
+    expect(composited).not.toEqual(oracle.tokens);
+    expect((await run('composite')).result.tokens).toEqual(composited);
+  });
+});
 
 describe('ChildRunner', () => {
   it('streams the events of an in-process run through the process boundary and returns the outcome', async () => {
