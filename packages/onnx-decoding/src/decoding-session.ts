@@ -33,6 +33,8 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
   private readonly presentNames: string[] = [];
   /** `num_logits_to_keep` / `logits_to_keep` = 1, for exports with that input. */
   private readonly logitsToKeep: Record<string, Tensor> = {};
+  /** Outputs of a step that reads no attention (the tap outputs left out), for tapped decoders. */
+  private readonly fetchesWithoutTaps: readonly string[] | undefined;
 
   constructor(
     private readonly decoder: DecoderGraph,
@@ -50,6 +52,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
         this.presentNames.push(`present.${i}.${kind}`);
         this.past[name] = emptyTensor(this.tensors, decoder.pastType, [1, decoder.kvHeads, 0, decoder.headDim]);
       }
+    if (decoder.tapOutputs) this.fetchesWithoutTaps = ['logits', ...this.presentNames];
     const rows = decoder.logits;
     if (rows.rows === 'last' && rows.how === 'logits-to-keep-input') this.logitsToKeep[rows.input] = int64Tensor(tensors, [1], rows.inputRank === 0 ? [] : [1]);
   }
@@ -123,7 +126,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     for (let start = 0; start < length; start += chunk) {
       const end = Math.min(length, start + chunk);
       if (out) this.disposeOutputs(out); // an earlier chunk's logits and taps are not needed
-      out = await this.run(main, start, end, length, positions);
+      out = await this.run(main, start, end, length, positions, input.attention === true && end === length);
       if (input.signal?.aborted) this.disposeOutputs(out);
       throwIfAborted(input.signal);
     }
@@ -150,8 +153,11 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
     for (const [name, tensor] of Object.entries(previous)) if (next[name] !== tensor) disposeTensor(tensor);
   }
 
-  /** Run inputs `[start, end)` of a step whose main input holds `length` positions. */
-  private async run(main: Tensor, start: number, end: number, length: number, positions: PositionIds): Promise<Record<string, Tensor>> {
+  /**
+   * Run inputs `[start, end)` of a step whose main input holds `length` positions. Tap outputs are
+   * fetched only when `taps` (a step that asks for no attention skips their last copies).
+   */
+  private async run(main: Tensor, start: number, end: number, length: number, positions: PositionIds, taps: boolean): Promise<Record<string, Tensor>> {
     const n = end - start;
     const total = this.cacheLength + n;
     const width = main.dims.length === 3 ? main.dims[2]! : 1;
@@ -162,7 +168,7 @@ export class OnnxDecodingSession implements DecodingSessionV1 {
       for (let a = 0; a < positions.axes; a++) data.set(positions.data.subarray(a * length + start, a * length + end), a * n);
       feeds['position_ids'] = int64Tensor(this.tensors, data, this.decoder.positionRank === 3 ? [positions.axes, 1, n] : [1, n]);
     }
-    const out = await this.decoder.session.run(feeds);
+    const out = taps || !this.fetchesWithoutTaps ? await this.decoder.session.run(feeds) : await this.decoder.session.run(feeds, this.fetchesWithoutTaps);
     const next: Record<string, Tensor> = {};
     this.pastNames.forEach((name, i) => (next[name] = out[this.presentNames[i]!]!));
     this.replacePast(next);
