@@ -19,6 +19,7 @@ import { compareDecoders } from './decoders.js';
 import { icotVsPlain } from './icot-vs-plain.js';
 import { prefillLogits } from './prefill-logits.js';
 import { prefillMemory } from './prefill-memory.js';
+import { realShape } from './real-shape.js';
 import { BenchReport, type SectionResult } from './report.js';
 import { samplingCost } from './sampling.js';
 import { tapStepCost } from './tap-step-cost.js';
@@ -95,6 +96,7 @@ const SECTIONS: readonly { readonly name: string; readonly long?: boolean; reado
   },
   { name: 'sampling', run: async () => [await samplingCost(Math.max(3, Math.round(rounds / 3)))] },
   { name: 'prefill', run: async () => [prefillLogits(1000)] },
+  { name: 'real-shape', long: true, run: async () => [await realShape()] },
 ];
 
 async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
