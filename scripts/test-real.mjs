@@ -19,7 +19,8 @@ if (!model) {
   );
   process.exit(0);
 }
-const dir = resolve(process.cwd(), model);
+// relative to the directory the command was typed in (pnpm runs scripts from the repo root and sets INIT_CWD)
+const dir = resolve(process.env.INIT_CWD ?? process.cwd(), model);
 if (!existsSync(dir) || !statSync(dir).isDirectory()) {
   console.error(`test:real: ICOT_REAL_MODEL=${model} is not a folder (resolved to ${dir}).`);
   process.exit(2);
