@@ -32,6 +32,8 @@ import {
   decoderCapabilities,
   describeDecoder,
   embeddingsSegmentEncoder,
+  float32ToFloat16,
+  inputSpecs,
   OnnxDecodingSession,
   readFloat,
   type AttentionLayerSetting,
@@ -111,6 +113,17 @@ interface FamilyFacts extends ModelFamilyDescription {
 }
 
 /**
+ * pixel_values as a transformers.js tensor of the element type the vision encoder takes: float16
+ * for exports whose graph inputs are half precision (transformers.js itself feeds float32 there and
+ * fails), float32 otherwise.
+ */
+function pixelTensor(model: HfModel, values: Float32Array, dims: readonly number[]): HfTensor {
+  const session = model.sessions['vision_encoder'];
+  const type = session ? inputSpecs(session).get('pixel_values')?.type : undefined;
+  return type === 'float16' ? new HfTensor('float16', float32ToFloat16(values), [...dims]) : new HfTensor('float32', values, [...dims]);
+}
+
+/**
  * Images are preprocessed by `@icot/families` (the slow PIL-based Hugging Face processors, bit for
  * bit), not by transformers.js's processor: that one resizes with sharp without antialiasing, so its
  * pixel_values differ from the Python reference (and from the ONNX backend). Both backends thus
@@ -127,7 +140,7 @@ function familyFacts(config: Record<string, unknown>, generation: Record<string,
       async encode(model, image) {
         const pixels = preprocessQwen2VlImage(image, qwen);
         const out = await model.encode_image({
-          pixel_values: new HfTensor('float32', pixels.pixelValues, [...pixels.dims]),
+          pixel_values: pixelTensor(model, pixels.pixelValues, pixels.dims),
           image_grid_thw: new HfTensor('int64', BigInt64Array.from(pixels.gridThw, (v) => BigInt(v)), [1, 3]),
         });
         const merge = description.spatialMergeSize;
@@ -140,7 +153,7 @@ function familyFacts(config: Record<string, unknown>, generation: Record<string,
     ...description,
     async encode(model, image) {
       const pixels = preprocessClipImage(image, clip);
-      const out = await model.encode_image({ pixel_values: new HfTensor('float32', pixels.pixelValues, [...pixels.dims]) });
+      const out = await model.encode_image({ pixel_values: pixelTensor(model, pixels.pixelValues, pixels.dims) });
       const grid = squarePatchGrid(out.dims.length === 3 ? out.dims[1]! : out.dims[0]!);
       return new FeatureImage(features(out), description.hiddenSize, grid, size(image), pixels.region);
     },

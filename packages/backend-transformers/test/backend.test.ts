@@ -177,6 +177,18 @@ for (const [name, write, settings] of [
   );
 }
 
+// Half-precision exports whose vision encoder takes float16 pixel_values (transformers.js's own
+// pipeline feeds float32 there and fails): the backend feeds what the graph declares.
+for (const dtype of ['fp16', 'q4f16'] as const)
+  describeModelConformance(
+    `transformers.js / generated Qwen2-VL-style GQA model, ${dtype}`,
+    async () => {
+      const info = await writeTinyQwen2Vl(join(root, `half-${dtype}`), { attention: 'group-query-attention', seed: 35, dtype });
+      return { model: await loadTransformersModel(info.dir, { dtype, tappedCacheDir }), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
+    },
+    { attention: true, kvCache: true, crop: true, dtype },
+  );
+
 describeDecoderConformance(
   'input insertion on transformers.js',
   () => createInputInsertionDecoder(),
