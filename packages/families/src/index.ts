@@ -23,4 +23,5 @@ export { llavaRope, qwen2VlRope } from './rope.js';
 export { TokenImage } from './token-image.js';
 export { chameleonRope, createChameleonFamily } from './chameleon/family.js';
 export { CHAMELEON_MODEL_TYPES, readChameleonConfig, type ChameleonModelConfig } from './chameleon/config.js';
+export * from './idefics3/index.js';
 export { describeModelFamily, familyKindOf, FAMILY_MODEL_TYPES, squarePatchGrid, type ModelFamilyDescription, type ModelFamilyKind } from './describe.js';
