@@ -24,4 +24,5 @@ export { TokenImage } from './token-image.js';
 export { chameleonRope, createChameleonFamily } from './chameleon/family.js';
 export { CHAMELEON_MODEL_TYPES, readChameleonConfig, type ChameleonModelConfig } from './chameleon/config.js';
 export * from './idefics3/index.js';
+export * from './qwen2_5-vl/index.js';
 export { describeModelFamily, familyKindOf, FAMILY_MODEL_TYPES, squarePatchGrid, type ModelFamilyDescription, type ModelFamilyKind } from './describe.js';
