@@ -44,6 +44,9 @@ export {
   type TinyModelSettings,
   type TinyModelVariant,
 } from './models/vlm-folders.js';
+export { writeTinyQwen25Vl, type TinyQwen25VlSettings } from './models/qwen25vl-folder.js';
+export { SMOLVLM_CHAT_TEMPLATE, writeTinySmolVlm, type TinySmolVlmSettings } from './models/smolvlm-folder.js';
+export { TINY_FAMILY_VARIANTS } from './models/family-variants.js';
 export {
   dequantizeQ4,
   ExternalDataFile,

@@ -40,7 +40,7 @@ export interface TinyModelSettings {
 export const EXTERNAL_DATA_AUTO_BYTES = 256 * 2 ** 20;
 
 /** A graph to write: builds its ModelProto (weights into `options.externalData` when given). */
-interface GraphWriter {
+export interface GraphWriter {
   readonly estimatedBytes: number;
   build(options: GraphBuilderOptions): Uint8Array;
 }
@@ -85,10 +85,19 @@ export interface TinyModelInfo {
   readonly dtype: WeightDtype;
 }
 
-const QWEN_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>'];
-const QUESTION = 'Which shape is in the top left corner of the image?\nLet us think step by step.\n';
+/** Special tokens of the generated Qwen2-VL-style tokenizers. */
+export const QWEN_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|vision_start|>', '<|vision_end|>', '<|vision_pad|>', '<|image_pad|>', '<|video_pad|>'];
+/** The question of the generated models' example prompts. */
+export const QUESTION = 'Which shape is in the top left corner of the image?\nLet us think step by step.\n';
 
-function decoderSpec(settings: TinyModelSettings, vocab: number, mropeSection: DecoderSpec['mropeSection']): DecoderSpec {
+/** M-RoPE sections (t, h, w) of a generated Qwen-style decoder with `headDim`-wide heads (Qwen's 16/24/24 proportions). */
+export function qwenMropeSection(headDim: number): [number, number, number] {
+  const q = headDim / 2;
+  return [q - 2 * Math.floor((q * 3) / 8), Math.floor((q * 3) / 8), Math.floor((q * 3) / 8)];
+}
+
+/** The decoder of a generated model from its settings (`mropeSection` for M-RoPE, else 1-D RoPE). */
+export function decoderSpec(settings: TinyModelSettings, vocab: number, mropeSection: DecoderSpec['mropeSection']): DecoderSpec {
   const heads = settings.heads ?? 4;
   return {
     hidden: settings.hidden ?? 64,
@@ -109,7 +118,7 @@ function decoderSpec(settings: TinyModelSettings, vocab: number, mropeSection: D
 }
 
 /** Token embeddings: a float32 table (float16 for half-precision variants; 4-bit exports keep Gather tables unquantized). */
-function embedTokensGraph(vocab: number, hidden: number, seed: number, dtype: WeightDtype): GraphWriter {
+export function embedTokensGraph(vocab: number, hidden: number, seed: number, dtype: WeightDtype): GraphWriter {
   const act = halfActivations(dtype) ? FLOAT16 : FLOAT;
   return {
     estimatedBytes: vocab * hidden * (act === FLOAT16 ? 2 : 4),
@@ -128,7 +137,7 @@ function embedTokensGraph(vocab: number, hidden: number, seed: number, dtype: We
  * in config.json's `transformers.js_config.use_external_data_format` (one `.onnx_data` file each),
  * which transformers.js reads to load them, as onnx-community configs do.
  */
-async function writeFolder(dir: string, files: Record<string, unknown>, graphs: Record<string, GraphWriter>, settings: TinyModelSettings): Promise<void> {
+export async function writeFolder(dir: string, files: Record<string, unknown>, graphs: Record<string, GraphWriter>, settings: TinyModelSettings): Promise<void> {
   await mkdir(join(dir, 'onnx'), { recursive: true });
   const suffix = WEIGHT_DTYPE_SUFFIX[settings.dtype ?? 'fp32'];
   const external: Record<string, number> = {};
@@ -141,7 +150,8 @@ async function writeFolder(dir: string, files: Record<string, unknown>, graphs: 
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 1));
 }
 
-function decoderGraph(spec: DecoderSpec): GraphWriter {
+/** A generated decoder as a graph to write. */
+export function decoderGraph(spec: DecoderSpec): GraphWriter {
   return { estimatedBytes: decoderWeightBytes(spec), build: (options) => buildDecoder(spec, options) };
 }
 
@@ -154,9 +164,7 @@ export async function writeTinyQwen2Vl(dir: string, settings: TinyModelSettings 
   const tok = tokenizerFiles(QWEN_SPECIALS, { chatTemplate: chatMlTemplate('<|vision_start|><|image_pad|><|vision_end|>'), eosToken: '<|im_end|>', padToken: '<|endoftext|>' });
   const vocab = settings.vocab ?? tok.regularSize + QWEN_SPECIALS.length + 16;
   const hidden = settings.hidden ?? 64;
-  const headDim = hidden / (settings.heads ?? 4);
-  const q = headDim / 2;
-  const mrope: [number, number, number] = [q - 2 * Math.floor((q * 3) / 8), Math.floor((q * 3) / 8), Math.floor((q * 3) / 8)];
+  const mrope = qwenMropeSection(hidden / (settings.heads ?? 4));
   const spec = decoderSpec(settings, vocab, mrope);
   const seed = spec.seed;
   const ids = tok.specialIds;
