@@ -46,6 +46,7 @@ export {
 } from './models/vlm-folders.js';
 export { writeTinyQwen25Vl, type TinyQwen25VlSettings } from './models/qwen25vl-folder.js';
 export { SMOLVLM_CHAT_TEMPLATE, writeTinySmolVlm, type TinySmolVlmSettings } from './models/smolvlm-folder.js';
+export { chameleonImageTokenName, writeTinyChameleon, type TinyChameleonInfo, type TinyChameleonSettings } from './models/chameleon-folder.js';
 export { TINY_FAMILY_VARIANTS } from './models/family-variants.js';
 export {
   dequantizeQ4,

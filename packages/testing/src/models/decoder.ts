@@ -31,6 +31,17 @@ export interface DecoderSpec {
    * last n positions, all of them for 0.
    */
   readonly logitsToKeepInput?: boolean;
+  /**
+   * Take `input_ids` [B,S] int64 and look the embeddings up in a table inside the graph (a Gather
+   * of a [vocab, hidden] table drawn from seed + 7; float16 in half-precision variants, never
+   * quantized), as Chameleon-class exports do, instead of the `inputs_embeds` input.
+   */
+  readonly inputIds?: boolean;
+  /**
+   * Chameleon's q/k LayerNorm: queries and keys are normalised over each head (LayerNorm over the
+   * head dimension, then a per-head weight and bias of shape [heads, headDim]) before RoPE.
+   */
+  readonly qkNorm?: boolean;
 }
 
 /**
@@ -92,13 +103,16 @@ export function decoderWeightBytes(spec: DecoderSpec): number {
   const matrices = layers * (hidden * heads * headDim + 2 * hidden * kvHeads * headDim + hidden * hidden + 3 * hidden * intermediate) + hidden * vocab;
   const dtype = spec.dtype ?? 'fp32';
   const perWeight = dtype === 'fp32' ? 4 : dtype === 'fp16' ? 2 : 0.5 + (halfActivations(dtype) ? 2 : 4) / Q4_BLOCK_SIZE + 0.5 / Q4_BLOCK_SIZE;
-  return Math.ceil(matrices * perWeight);
+  const table = spec.inputIds ? vocab * hidden * (halfActivations(dtype) ? 2 : 4) : 0;
+  return Math.ceil(matrices * perWeight) + table;
 }
 
 /**
  * A decoder graph in the onnx-community contract (`inputs_embeds`, `attention_mask`,
  * `position_ids`, `past_key_values.{i}.key/value` -> `logits`, `present.{i}.key/value`): RMSNorm,
- * RoPE / M-RoPE, grouped-query attention with a KV cache, SwiGLU MLP, random weights. Its attention
+ * RoPE / M-RoPE, grouped-query attention with a KV cache, SwiGLU MLP, random weights. With
+ * `spec.inputIds` it takes `input_ids` instead (embedding table inside the graph), with
+ * `spec.qkNorm` it adds Chameleon's q/k LayerNorm. Its attention
  * is built as plain MatMul -> Softmax -> MatMul, or as one com.microsoft GroupQueryAttention or
  * MultiHeadAttention node per layer.
  *
@@ -123,7 +137,9 @@ export function buildDecoder(spec: DecoderSpec, options: GraphBuilderOptions = {
   const std = spec.init ?? 0.1;
   const eps = spec.rmsEps ?? 1e-6;
   const g = new GraphBuilder('', options);
-  const embeds = g.input('inputs_embeds', act, ['batch_size', 'sequence_length', hidden]);
+  const embeds = spec.inputIds
+    ? g.op('Gather', [normalWeight(g, 'embed_tokens.weight', [vocab, hidden], createRandom(spec.seed + 7), 1, act), g.input('input_ids', INT64, ['batch_size', 'sequence_length'])])
+    : g.input('inputs_embeds', act, ['batch_size', 'sequence_length', hidden]);
   const mask = g.input('attention_mask', INT64, ['batch_size', 'total_sequence_length']);
   const positions = g.input('position_ids', INT64, spec.mropeSection ? [3, 'batch_size', 'sequence_length'] : ['batch_size', 'sequence_length']);
   for (let l = 0; l < layers; l++)
@@ -156,8 +172,23 @@ export function buildDecoder(spec: DecoderSpec, options: GraphBuilderOptions = {
     return g.op('Mul', [toAct(g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.float([eps])])])])), w]);
   };
   const linear = (x: string, name: string, inDim: number, outDim: number): string => linearLayer(g, x, name, inDim, outDim, random, std, dtype);
-  // [B,S,n*D] -> [B,n,S,D]
-  const splitHeads = (x: string, n: number): string => g.op('Transpose', [g.op('Reshape', [x, g.int64([0, 0, n, headDim])])], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
+  // Chameleon's q/k norm on [B,S,n,D]: LayerNorm over D (float32), then weight and bias [n,D]; drawn from their own stream.
+  const normRandom = createRandom(spec.seed + 3);
+  const headNorm = (x: string, name: string, n: number): string => {
+    const affine = (offset: number, spread: number): number[] => Array.from({ length: n * headDim }, () => offset + spread * (normRandom.next() * 2 - 1));
+    const weight = g.weight(`${name}.weight`, affine(1, 0.1), [n, headDim], act);
+    const bias = g.weight(`${name}.bias`, affine(0, 0.05), [n, headDim], act);
+    const unit = g.op('LayerNormalization', [toFloat(x), g.float(new Array<number>(headDim).fill(1), [headDim]), g.float(new Array<number>(headDim).fill(0), [headDim])], [
+      { name: 'axis', int: -1 },
+      { name: 'epsilon', float: 1e-5 }, // torch.nn.LayerNorm's default, which Chameleon's q/k norm keeps
+    ]);
+    return g.op('Add', [g.op('Mul', [toAct(unit), weight]), bias]);
+  };
+  // [B,S,n*D] -> [B,n,S,D] (with the q/k norm applied per head when `norm` names it)
+  const splitHeads = (x: string, n: number, norm?: string): string => {
+    const heads4 = g.op('Reshape', [x, g.int64([0, 0, n, headDim])]);
+    return g.op('Transpose', [norm && spec.qkNorm ? headNorm(heads4, norm, n) : heads4], [{ name: 'perm', ints: [0, 2, 1, 3] }]);
+  };
   const mergeHeads = (x: string): string => g.op('Reshape', [g.op('Transpose', [x], [{ name: 'perm', ints: [0, 2, 1, 3] }]), g.int64([0, 0, hidden])]);
 
   // Additive mask for plain attention: causal within the new tokens, padding from attention_mask.
@@ -185,8 +216,8 @@ export function buildDecoder(spec: DecoderSpec, options: GraphBuilderOptions = {
   let x = embeds;
   for (let l = 0; l < layers; l++) {
     const h = rmsNorm(x, `layers.${l}.input_norm`);
-    const q = rotate(splitHeads(linear(h, `layers.${l}.q_proj`, hidden, heads * headDim), heads)); // [B,H,S,D]
-    const k = rotate(splitHeads(linear(h, `layers.${l}.k_proj`, hidden, kvHeads * headDim), kvHeads)); // [B,KV,S,D]
+    const q = rotate(splitHeads(linear(h, `layers.${l}.q_proj`, hidden, heads * headDim), heads, `layers.${l}.q_norm`)); // [B,H,S,D]
+    const k = rotate(splitHeads(linear(h, `layers.${l}.k_proj`, hidden, kvHeads * headDim), kvHeads, `layers.${l}.k_norm`)); // [B,KV,S,D]
     const v = linear(h, `layers.${l}.v_proj`, hidden, kvHeads * headDim); // [B,S,KV*D]
     const pastKey = `past_key_values.${l}.key`;
     const pastValue = `past_key_values.${l}.value`;
