@@ -1,5 +1,5 @@
 import { AutoModelForImageTextToText, AutoProcessor, RawImage } from '@huggingface/transformers';
-import { createSignalTrigger, generateICoT, type PromptInput, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, type PromptInput, type RgbImage, type VisionLanguageModelV2 } from '@icot/core';
 import { loadOnnxModel, type OnnxDtype } from '@icot/backend-onnx';
 import { loadTransformersModel } from '@icot/backend-transformers';
 import { createAdsSelector } from '@icot/selector-ads';
@@ -29,7 +29,7 @@ function medianGap(stamps: readonly number[]): number {
 }
 
 /** icot's decode, timed as wall clock between streamed tokens (sampling + one forward pass each). */
-export async function icotTokenGaps(model: VisionLanguageModelV1, image: RgbImage, question: string, maxNewTokens: number): Promise<number> {
+export async function icotTokenGaps(model: VisionLanguageModelV2, image: RgbImage, question: string, maxNewTokens: number): Promise<number> {
   const encoded = await model.encodeImage(image);
   const prompt: PromptInput = { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }], images: [encoded] };
   const stamps: number[] = [];

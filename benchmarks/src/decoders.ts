@@ -1,4 +1,4 @@
-import { createSignalTrigger, generateICoT, type InsertionDecoderV1, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, type InsertionDecoderV2, type RgbImage, type VisionLanguageModelV2 } from '@icot/core';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
 import { createAdsSelector } from '@icot/selector-ads';
@@ -9,9 +9,9 @@ import { median, table } from './stats.js';
  * Input insertion vs kv-copy vs kv-rebind on one model: time per insertion (selection + the
  * decoder's work) and end-to-end ICoT time, for several k, in rotating rounds.
  */
-export async function compareDecoders(label: string, model: VisionLanguageModelV1, rgb: RgbImage, promptText: string, ks: readonly number[], rounds: number): Promise<SectionResult> {
+export async function compareDecoders(label: string, model: VisionLanguageModelV2, rgb: RgbImage, promptText: string, ks: readonly number[], rounds: number): Promise<SectionResult> {
   const image = await model.encodeImage(rgb);
-  const decoders: [string, () => InsertionDecoderV1][] = [
+  const decoders: [string, () => InsertionDecoderV2][] = [
     ['input', () => createInputInsertionDecoder()],
     ['kv-copy', () => createKvInsertionDecoder({ mode: 'copy' })],
     ['kv-rebind', () => createKvInsertionDecoder({ mode: 'rebind' })],
@@ -19,7 +19,7 @@ export async function compareDecoders(label: string, model: VisionLanguageModelV
   const measured: SectionResult['rows'][number][] = [];
   const rows: string[][] = [['k', 'decoder', 'ms/insertion', 'vs input', 'ms/answer', 'vs input']];
   for (const k of ks) {
-    const run = async (make: () => InsertionDecoderV1) => {
+    const run = async (make: () => InsertionDecoderV2) => {
       const result = await generateICoT({
         model,
         prompt: { text: promptText, images: [image] },

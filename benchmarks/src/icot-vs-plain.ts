@@ -1,4 +1,4 @@
-import { createSignalTrigger, generateICoT, type ICoTResult, type PromptInput, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, type ICoTResult, type PromptInput, type VisionLanguageModelV2 } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import type { SectionResult } from './report.js';
@@ -7,7 +7,7 @@ import { median, table } from './stats.js';
 /** Settings of one ICoT-vs-plain comparison. */
 export interface IcotVsPlainSettings {
   readonly label: string;
-  readonly model: VisionLanguageModelV1;
+  readonly model: VisionLanguageModelV2;
   readonly prompt: PromptInput;
   readonly signalTokenIds: readonly number[];
   readonly maxNewTokens: number;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { createSignalTrigger, generateICoT, type PromptInput, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, type PromptInput, type VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { loadOnnxModel, type OnnxDtype } from '@icot/backend-onnx';
 import { createAdsSelector } from '@icot/selector-ads';
@@ -85,7 +85,7 @@ async function measure(dtype: WeightDtype, dir: string): Promise<Measurement> {
   const writeS = (performance.now() - t0) / 1000;
   const decoderBytes = await folderBytes(dir, /^decoder_model_merged/);
   const rgb = createTestImage(IMAGE_SIDE, IMAGE_SIDE);
-  const model: VisionLanguageModelV1 = await loadOnnxModel(dir, { dtype: dtype as OnnxDtype });
+  const model: VisionLanguageModelV2 = await loadOnnxModel(dir, { dtype: dtype as OnnxDtype });
   const image = await model.encodeImage(rgb);
   const prompt: PromptInput = { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: QUESTION }] }], images: [image] };
   const prepared = await model.preparePrompt(prompt);

@@ -49,7 +49,8 @@ function describeRun(options: RunOptions, imagePath: string, prompt: RunDescript
     prompt,
     selector: { name: options.selector },
     decoder: { name: options.decoder, layout: options.patchLayout, delimiters: options.kvDelimiters },
-    trigger: { signal, every: options.every, ...(options.insertAfterPrompt !== undefined ? { afterPrompt: options.insertAfterPrompt } : {}) },
+    trigger: { signal, every: options.every },
+    ...(options.insertAfterPrompt !== undefined ? { insertAfterPrompt: options.insertAfterPrompt } : {}),
     ...(options.excludeSelected !== undefined ? { excludeSelected: options.excludeSelected } : {}),
     ...(options.k !== undefined ? { k: options.k } : {}),
     maxInsertions: options.maxInsertions,
@@ -104,7 +105,9 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         break;
       case 'images-encoded':
         query = event.images[0]!;
-        note(`icot: ${model!.family} on ${model!.provider}; image ${query.width}x${query.height} -> ${query.rows}x${query.cols} patches`);
+        note(
+          `icot: ${model!.family} on ${model!.provider}; image ${query.width}x${query.height} -> ${query.tiles > 1 ? `${query.patches} patches in ${query.tiles} tiles` : `${query.rows}x${query.cols} patches`}`,
+        );
         break;
       case 'start':
         note(`icot: prefill of ${event.promptTokens} tokens ...`);
@@ -116,11 +119,11 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         insertionCount += 1;
         if (options.json) return;
         const ins = event.insertion;
-        const rows = ins.selected.map((i) => Math.floor(i / query!.cols));
-        const cols = ins.selected.map((i) => i % query!.cols);
-        io.stdout.write(
-          `\n  [insertion ${insertionCount} at step ${ins.step}: ${ins.selected.length} patches, rows ${Math.min(...rows)}-${Math.max(...rows)}, cols ${Math.min(...cols)}-${Math.max(...cols)}: ${ins.selected.join(',')}]\n`,
-        );
+        // rows and columns in each patch's own grid (its tile's, on a tiled image)
+        const range = (values: number[]) => `${values.reduce((a, b) => Math.min(a, b))}-${values.reduce((a, b) => Math.max(a, b))}`;
+        const tiles = [...new Set(ins.cells.map((c) => c.tile))];
+        const where = `${query!.tiles > 1 ? `tiles ${tiles.join(',')}, ` : ''}rows ${range(ins.cells.map((c) => c.row))}, cols ${range(ins.cells.map((c) => c.col))}`;
+        io.stdout.write(`\n  [insertion ${insertionCount} at step ${ins.step}: ${ins.selected.length} patches, ${where}: ${ins.selected.join(',')}]\n`);
         break;
       }
     }
@@ -151,6 +154,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
           step: i.step,
           token: i.token,
           selected: i.selected,
+          cells: i.cells,
           boxes: i.boxes.map((b) => ({ x: round(b.x), y: round(b.y), width: round(b.width), height: round(b.height) })),
           scores: i.scores,
           position: i.position,

@@ -3,15 +3,15 @@ import {
   IcotError,
   throwIfAborted,
   type Box,
-  type DecodingSessionV1,
+  type DecodingSessionV2,
   type ModelCapabilities,
-  type ModelFamilyV1,
+  type ModelFamilyV2,
   type PatchGrid,
   type PreparedPrompt,
   type PromptInput,
   type RgbImage,
   type RopeDescriptionV1,
-  type VisionLanguageModelV1,
+  type VisionLanguageModelV2,
 } from '@icot/core';
 import { FeatureImage, preparePromptWithFamily, type ModelFamilyDescription } from '@icot/families';
 import { loadTokenizer, type HfTokenizer } from '@icot/tokenizer';
@@ -58,10 +58,10 @@ export interface EmbeddingsFamilyParts extends ModelFamilyDescription {
  * token-embedding graph and decoder with KV cache in the onnx-community layout; the family parts
  * say how prompts, positions and images work.
  */
-export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
-  readonly specificationVersion = 'v1' as const;
+export class OnnxEmbeddingsModel implements VisionLanguageModelV2 {
+  readonly specificationVersion = 'v2' as const;
   readonly provider = 'onnx';
-  readonly family: ModelFamilyV1;
+  readonly family: ModelFamilyV2;
   readonly capabilities: ModelCapabilities;
   readonly rope: RopeDescriptionV1;
   readonly vocabSize: number;
@@ -77,7 +77,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     private readonly prefillChunkSize: number,
   ) {
     this.family = parts.family;
-    this.capabilities = decoderCapabilities(decoder);
+    this.capabilities = decoderCapabilities(decoder, { pixels: true, tiledImages: false });
     this.rope = parts.rope;
     this.vocabSize = parts.vocabSize;
     this.eosTokenIds = parts.eosTokenIds;
@@ -115,7 +115,7 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
       throw new IcotError('model-config', `The vision encoder returned ${out.features.length} values, expected ${patches} patches x ${hidden}.`, {
         hint: 'The vision encoder does not match config.json (hidden size or patch grid).',
       });
-    return new FeatureImage(out.features, hidden, out.grid, { width: image.width, height: image.height }, out.region);
+    return new FeatureImage(out.features, hidden, out.grid, { width: image.width, height: image.height }, out.region, image);
   }
 
   async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {
@@ -128,12 +128,13 @@ export class OnnxEmbeddingsModel implements VisionLanguageModelV1 {
     return readFloat(out[this.embed.outputNames[0]!]!);
   }
 
-  createSession(): DecodingSessionV1 {
+  createSession(): DecodingSessionV2 {
     const encodeSegments = embeddingsSegmentEncoder({
       hidden: this.parts.hiddenSize,
       inputType: this.decoder.mainInputType,
       embedTokens: (ids) => this.embedTokens(ids),
       tensors: defaultTensorFactory,
+      featuresOf: (image) => (image instanceof FeatureImage && image.hidden === this.parts.hiddenSize ? image.features : undefined),
     });
     return new OnnxDecodingSession(this.decoder, encodeSegments, this.modelId, this.prefillChunkSize);
   }

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { ModelConfigError, ModelFilesError, type VisionLanguageModelV1 } from '@icot/core';
+import { ModelConfigError, ModelFilesError, type VisionLanguageModelV2 } from '@icot/core';
 import { HubRepository, isHubId, type HubOptions } from '@icot/hub';
 import { onnxFileName, openModelFolder, type OnnxDtypeSetting } from './model-folder.js';
 import { EMBEDDINGS_MODEL_GRAPHS, OnnxEmbeddingsModel, type OnnxModelSettings } from './embeddings-model.js';
@@ -19,7 +19,7 @@ export interface LoadOnnxModelOptions extends OnnxModelSettings {
 interface FamilyEntry {
   readonly modelTypes: readonly string[];
   readonly graphs: readonly string[];
-  load(folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions): Promise<VisionLanguageModelV1>;
+  load(folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions): Promise<VisionLanguageModelV2>;
 }
 
 const FAMILIES: readonly FamilyEntry[] = [
@@ -87,7 +87,7 @@ export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOp
  * or a Hugging Face hub id (downloaded once into the hub cache, see {@link downloadOnnxModel}).
  * The family is picked from `config.json`'s `model_type`.
  */
-export async function loadOnnxModel(source: string, options: LoadOnnxModelOptions = {}): Promise<VisionLanguageModelV1> {
+export async function loadOnnxModel(source: string, options: LoadOnnxModelOptions = {}): Promise<VisionLanguageModelV2> {
   let folderPath = source;
   if (!(await isDirectory(source))) {
     if (!isHubId(source))

@@ -4,15 +4,15 @@ import {
   ModelConfigError,
   throwIfAborted,
   type ChatMessage,
-  type DecodingSessionV1,
+  type DecodingSessionV2,
   type InputSegment,
   type ModelCapabilities,
-  type ModelFamilyV1,
+  type ModelFamilyV2,
   type PreparedPrompt,
   type PromptInput,
   type RgbImage,
   type RopeDescriptionV1,
-  type VisionLanguageModelV1,
+  type VisionLanguageModelV2,
 } from '@icot/core';
 import {
   clipRegion,
@@ -40,10 +40,10 @@ export const TOKEN_MODEL_GRAPHS = ['image_tokenizer', 'decoder_model_merged'] as
  * VQ token ids in the text vocabulary (`image_tokenizer.onnx`), the decoder takes `input_ids`, and
  * ICoT inserts the selected patches' token ids.
  */
-export class OnnxTokenModel implements VisionLanguageModelV1 {
-  readonly specificationVersion = 'v1' as const;
+export class OnnxTokenModel implements VisionLanguageModelV2 {
+  readonly specificationVersion = 'v2' as const;
   readonly provider = 'onnx';
-  readonly family: ModelFamilyV1;
+  readonly family: ModelFamilyV2;
   readonly capabilities: ModelCapabilities;
   readonly rope: RopeDescriptionV1;
   readonly vocabSize: number;
@@ -60,7 +60,7 @@ export class OnnxTokenModel implements VisionLanguageModelV1 {
     private readonly prefillChunkSize: number,
   ) {
     this.family = description.family;
-    this.capabilities = decoderCapabilities(decoder);
+    this.capabilities = decoderCapabilities(decoder, { pixels: true, tiledImages: false });
     this.rope = description.rope;
     this.vocabSize = description.vocabSize;
     this.eosTokenIds = description.eosTokenIds;
@@ -89,7 +89,7 @@ export class OnnxTokenModel implements VisionLanguageModelV1 {
     const out = await this.imageTokenizer.run({ pixel_values: floatTensor(defaultTensorFactory, type, pixels.pixelValues, pixels.dims) });
     const tokens = out[this.imageTokenizer.outputNames[0]!]!;
     const ids = Int32Array.from(tokens.data as BigInt64Array, (v) => Number(v));
-    return new TokenImage(ids, squarePatchGrid(ids.length, 'The image tokenizer'), { width: image.width, height: image.height }, clipRegion(image.width, image.height, this.preprocessor));
+    return new TokenImage(ids, squarePatchGrid(ids.length, 'The image tokenizer'), { width: image.width, height: image.height }, clipRegion(image.width, image.height, this.preprocessor), image);
   }
 
   async preparePrompt(input: PromptInput): Promise<PreparedPrompt> {
@@ -120,7 +120,7 @@ export class OnnxTokenModel implements VisionLanguageModelV1 {
     return defaultTensorFactory('int64', ids, [1, length]);
   };
 
-  createSession(): DecodingSessionV1 {
+  createSession(): DecodingSessionV2 {
     return new OnnxDecodingSession(this.decoder, this.encodeSegments, this.modelId, this.prefillChunkSize);
   }
 

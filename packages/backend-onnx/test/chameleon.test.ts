@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignalTrigger, generateICoT, PromptError, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, PromptError, type VisionLanguageModelV2 } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
@@ -15,7 +15,7 @@ const BOI = 424;
 const EOI = 425;
 
 describe('ONNX backend on a Chameleon-class model reproduces the reference ICoT run (tiny Chameleon fixture)', () => {
-  let model: VisionLanguageModelV1;
+  let model: VisionLanguageModelV2;
   let image: TokenImage;
   beforeAll(async () => {
     model = await loadOnnxModel(fixturePath('tiny-chameleon'));
@@ -23,13 +23,15 @@ describe('ONNX backend on a Chameleon-class model reproduces the reference ICoT 
   });
   afterAll(() => model?.dispose());
 
+  // the after-prompt insertion is the family's default, applied by the loop: only switching it off is an option
   const run = (maxInsertions: number, afterPrompt = true) =>
     generateICoT({
       model,
       prompt: { text: oracle.prompt_text, images: [image] },
       selector: createAdsSelector(),
       decoder: createInputInsertionDecoder(),
-      trigger: createSignalTrigger({ signal: { tokenIds: oracle.signal_token_ids }, every: oracle.every, afterPrompt }),
+      trigger: createSignalTrigger({ signal: { tokenIds: oracle.signal_token_ids }, every: oracle.every }),
+      ...(afterPrompt ? {} : { insertAfterPrompt: false }),
       k: oracle.k,
       maxInsertions,
       maxNewTokens: oracle.max_new_tokens,
@@ -49,7 +51,7 @@ describe('ONNX backend on a Chameleon-class model reproduces the reference ICoT 
     const prompt = await model.preparePrompt({ text: oracle.prompt_text, images: [image] });
     const ids = prompt.segments.flatMap((s) => (s.type === 'tokens' ? [...s.ids] : Array.from(image.tokenIds)));
     expect(ids).toEqual(oracle['input_ids_with_image_tokens']);
-    expect(prompt.images[0]!.start).toBe(oracle.query_image_span[0]);
+    expect(Array.from(prompt.images[0]!.cacheIndices)).toEqual(Array.from({ length: 256 }, (_, i) => oracle.query_image_span[0] + i));
     expect(Array.from(prompt.positions.data)).toEqual(ids.map((_, i) => i));
   });
 
@@ -101,7 +103,7 @@ describe('ONNX backend on a Chameleon-class model reproduces the reference ICoT 
         prompt,
         selector: createAdsSelector(),
         decoder: createInputInsertionDecoder(),
-        trigger: createSignalTrigger({ signal: { tokenIds: oracle.signal_token_ids }, every: 2, afterPrompt: true }),
+        trigger: createSignalTrigger({ signal: { tokenIds: oracle.signal_token_ids }, every: 2 }),
         k: 16,
         maxInsertions: 2,
         maxNewTokens: 12,
@@ -120,7 +122,7 @@ describe('ONNX backend on a Chameleon-class model reproduces the reference ICoT 
 describeModelConformance(
   'onnx / tiny Chameleon (discrete image tokens)',
   async () => ({ model: await loadOnnxModel(fixturePath('tiny-chameleon')), image: rgb, promptText: oracle.prompt_text, selector: createAdsSelector(), decoder: createInputInsertionDecoder() }),
-  { attention: true, kvCache: true, crop: true },
+  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
 );
 
 for (const [name, create] of [

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import type { VisionLanguageModelV1 } from '@icot/core';
+import type { VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage, MockSelector } from '@icot/core/test';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
@@ -34,7 +34,7 @@ describeModelConformance(
     selector: createAdsSelector(),
     decoder: createInputInsertionDecoder(),
   }),
-  { attention: true, kvCache: true, crop: true },
+  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
 );
 
 const copies: (() => Promise<void>)[] = [];
@@ -52,11 +52,11 @@ describeModelConformance(
       model: await loadOnnxModel(copy.dir),
       image,
       promptText: oracle.prompt_text,
-      selector: new MockSelector({ requiresAttention: false }),
+      selector: new MockSelector({ requires: { attention: false } }),
       decoder: createInputInsertionDecoder(),
     };
   },
-  { attention: false, kvCache: true, crop: true },
+  { attention: false, kvCache: true, crop: true, layerAttention: false, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
 );
 
 describeDecoderConformance(
@@ -74,13 +74,13 @@ describeDecoderConformance(
 // with a small hidden size so it stays fast.
 const QWEN2_VL_VOCAB = 151_936;
 const root = await mkdtemp(join(tmpdir(), 'icot-conformance-'));
-const loaded: VisionLanguageModelV1[] = [];
+const loaded: VisionLanguageModelV2[] = [];
 afterAll(async () => {
   for (const model of loaded) await model.dispose();
   await rm(root, { recursive: true, force: true });
 });
 const generated = (name: string, settings: TinyModelSettings, llava = false) => {
-  let ready: Promise<{ model: VisionLanguageModelV1; promptText: string }> | undefined;
+  let ready: Promise<{ model: VisionLanguageModelV2; promptText: string }> | undefined;
   return async () => {
     ready ??= (llava ? writeTinyLlava : writeTinyQwen2Vl)(join(root, name), { hidden: 32, heads: 4, kvHeads: 2, vocab: QWEN2_VL_VOCAB, ...settings }).then(async (info) => {
       const model = await loadOnnxModel(info.dir);
@@ -97,7 +97,7 @@ describeModelConformance(
     const info = await writeTinyQwen2Vl(join(root, 'model-suite'), { hidden: 32, heads: 4, kvHeads: 2, layers: 2, vocab: QWEN2_VL_VOCAB, seed: 51 });
     return { model: await loadOnnxModel(info.dir), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
   },
-  { attention: true, kvCache: true, crop: true },
+  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
 );
 const oneLayer = generated('one-layer', { layers: 1, attention: 'group-query-attention', seed: 52 });
 const oneLayerLlava = generated('one-layer-llava', { layers: 1, seed: 53 }, true);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelFilesError, type VisionLanguageModelV1 } from '@icot/core';
+import { ModelFilesError, type VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
@@ -49,21 +49,21 @@ TINY_DTYPE_VARIANTS.forEach((variant, index) => {
     async () => {
       const info = await variant.write(join(root, `conformance-${index}`), variant.settings);
       return {
-        model: (await loadOnnxModel(info.dir, { dtype })) as VisionLanguageModelV1,
+        model: (await loadOnnxModel(info.dir, { dtype })) as VisionLanguageModelV2,
         image: createTestImage(150, 120),
         promptText: info.promptText,
         selector: createAdsSelector(),
         decoder: createInputInsertionDecoder(),
       };
     },
-    { attention: true, kvCache: true, crop: true, dtype },
+    { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false, dtype },
   );
 });
 
 describe('KV-cache insertion on float16 caches', () => {
   for (const dtype of ['fp16', 'q4f16'] as const) {
     // one layer: kv-rebind gives input insertion's logits (to the dtype's tolerance), kv-copy does not
-    let loaded: Promise<{ model: VisionLanguageModelV1; promptText: string }> | undefined;
+    let loaded: Promise<{ model: VisionLanguageModelV2; promptText: string }> | undefined;
     afterAll(async () => (await loaded)?.model.dispose());
     const setup = async () => {
       loaded ??= writeTinyQwen2Vl(join(root, `kv-${dtype}`), { layers: 1, attention: 'group-query-attention', seed: 43, dtype }).then(async (info) => {

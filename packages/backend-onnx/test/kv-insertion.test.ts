@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSignalTrigger, generateICoT, slicePositions, type InsertionDecoderV1, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, gatherPositions, type InsertionDecoderV2, type VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
@@ -15,24 +15,24 @@ import { loadOnnxModel } from '../src/index.js';
 const root = await mkdtemp(join(tmpdir(), 'icot-kv-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-async function tiny(name: string, settings: TinyModelSettings, llava = false): Promise<{ model: VisionLanguageModelV1; promptText: string }> {
+async function tiny(name: string, settings: TinyModelSettings, llava = false): Promise<{ model: VisionLanguageModelV2; promptText: string }> {
   const info = await (llava ? writeTinyLlava : writeTinyQwen2Vl)(join(root, name), settings);
   return { model: await loadOnnxModel(info.dir), promptText: info.promptText };
 }
 
 /** Logits after inserting `patches` with `decoder` right after the prompt, and after one more token. */
-async function insertWith(model: VisionLanguageModelV1, promptText: string, decoder: InsertionDecoderV1, patches: number[]) {
+async function insertWith(model: VisionLanguageModelV2, promptText: string, decoder: InsertionDecoderV2, patches: number[]) {
   const image = await model.encodeImage(createTestImage(150, 120));
   const prompt = await model.preparePrompt({ text: promptText, images: [image] });
   const session = model.createSession();
   const first = await session.step({ segments: prompt.segments, positions: prompt.positions });
-  const start = prompt.images[0]!.start;
+  const map = prompt.images[0]!.cacheIndices;
   const result = await decoder.insert({
     model,
     session,
     image,
-    imageStart: start,
-    imagePositions: slicePositions(prompt.positions, start, start + image.patchCount),
+    cacheIndices: map,
+    imagePositions: gatherPositions(prompt.positions, map),
     patches,
     position: prompt.nextPosition,
     logits: first.logits,
@@ -84,7 +84,7 @@ describe('KV-cache insertion against input insertion', () => {
     const oracle = loadOracle('tiny-qwen2-vl');
     const model = await loadOnnxModel(fixturePath('tiny-qwen2-vl'));
     const image = await model.encodeImage(decodeImage(new Uint8Array(await readFile(fixturePath('tiny-qwen2-vl', 'image.png')))));
-    const run = (decoder: InsertionDecoderV1) =>
+    const run = (decoder: InsertionDecoderV2) =>
       generateICoT({
         model,
         prompt: { text: oracle.prompt_text, images: [image] },

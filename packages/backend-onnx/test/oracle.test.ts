@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { createSignalTrigger, generateICoT, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, gatherByCacheIndex, generateICoT, type VisionLanguageModelV2 } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { readImageFile } from '@icot/image/node';
@@ -10,7 +10,7 @@ import type { FeatureImage } from '../src/index.js';
 const oracle = loadOracle('tiny-qwen2-vl');
 
 describe('ONNX backend reproduces the reference ICoT run (tiny Qwen2-VL fixture)', () => {
-  let model: VisionLanguageModelV1;
+  let model: VisionLanguageModelV2;
   let image: FeatureImage;
   beforeAll(async () => {
     model = await loadOnnxModel(fixturePath('tiny-qwen2-vl'));
@@ -39,7 +39,7 @@ describe('ONNX backend reproduces the reference ICoT run (tiny Qwen2-VL fixture)
   it('prepares the prompt: same ids, positions and image span', async () => {
     const prompt = await model.preparePrompt({ text: oracle.prompt_text, images: [image] });
     expect(prompt.length).toBe(oracle.input_ids.length);
-    expect(prompt.images[0]!.start).toBe(oracle.query_image_span[0]);
+    expect(Array.from(prompt.images[0]!.cacheIndices)).toEqual(Array.from({ length: image.patchCount }, (_, i) => oracle.query_image_span[0] + i));
     const rows = [0, 1, 2].map((a) => Array.from(prompt.positions.data.subarray(a * prompt.length, (a + 1) * prompt.length)));
     expect(rows).toEqual(oracle.position_ids);
   });
@@ -89,8 +89,7 @@ describe('ONNX backend reproduces the reference ICoT run (tiny Qwen2-VL fixture)
     for (let step = 0; step <= event.step; step++) {
       out = await session.step({ segments: [{ type: 'tokens', ids: [oracle.tokens[step]!] }], positions: model.family.textPositions(position++, 1), attention: step === event.step });
     }
-    const start = prompt.images[0]!.start;
-    const row = out.attention!.subarray(start, start + image.patchCount);
+    const row = gatherByCacheIndex(out.attention!, prompt.images[0]!.cacheIndices);
     event.scores.forEach((s, i) => expect(Math.abs(row[i]! - s)).toBeLessThan(1e-5));
     session.dispose();
   });

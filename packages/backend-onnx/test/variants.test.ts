@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignalTrigger, generateICoT, type VisionLanguageModelV1 } from '@icot/core';
+import { createSignalTrigger, generateICoT, type VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
@@ -53,14 +53,14 @@ for (const variant of VARIANTS) {
       const dir = join(root, `conformance-${variant.name.slice(1, 2)}`);
       const info = await variant.write(dir, variant.settings);
       return {
-        model: (await loadOnnxModel(dir)) as VisionLanguageModelV1,
+        model: (await loadOnnxModel(dir)) as VisionLanguageModelV2,
         image: createTestImage(150, 120),
         promptText: info.promptText,
         selector: createAdsSelector(),
         decoder: createInputInsertionDecoder(),
       };
     },
-    { attention: true, kvCache: true, crop: true },
+    { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
   );
 }
 
@@ -70,7 +70,7 @@ describe('chunked prefill of fused-attention decoders', () => {
     const info = await writeTinyQwen2Vl(dir, { attention: 'group-query-attention', layers: 2, seed: 21 });
     const whole = await loadOnnxModel(dir, { prefillChunkSize: 0 });
     const chunked = await loadOnnxModel(dir, { prefillChunkSize: 7 });
-    const run = async (model: VisionLanguageModelV1) => {
+    const run = async (model: VisionLanguageModelV2) => {
       const image = await model.encodeImage(createTestImage(150, 120));
       const prompt = await model.preparePrompt({ text: info.promptText, images: [image] });
       const session = model.createSession();

@@ -7,15 +7,15 @@ import {
   ModelFilesError,
   throwIfAborted,
   type ChatMessage,
-  type DecodingSessionV1,
+  type DecodingSessionV2,
   type ModelCapabilities,
-  type ModelFamilyV1,
+  type ModelFamilyV2,
   type PreparedPrompt,
   type PromptInput,
   type RgbImage,
   type RopeDescriptionV1,
   type TokenizerV1,
-  type VisionLanguageModelV1,
+  type VisionLanguageModelV2,
 } from '@icot/core';
 import {
   FeatureImage,
@@ -144,7 +144,7 @@ function familyFacts(config: Record<string, unknown>, generation: Record<string,
           image_grid_thw: new HfTensor('int64', BigInt64Array.from(pixels.gridThw, (v) => BigInt(v)), [1, 3]),
         });
         const merge = description.spatialMergeSize;
-        return new FeatureImage(features(out), description.hiddenSize, { rows: pixels.gridThw[1] / merge, cols: pixels.gridThw[2] / merge }, size(image));
+        return new FeatureImage(features(out), description.hiddenSize, { rows: pixels.gridThw[1] / merge, cols: pixels.gridThw[2] / merge }, size(image), undefined, image);
       },
     };
   }
@@ -155,7 +155,7 @@ function familyFacts(config: Record<string, unknown>, generation: Record<string,
       const pixels = preprocessClipImage(image, clip);
       const out = await model.encode_image({ pixel_values: pixelTensor(model, pixels.pixelValues, pixels.dims) });
       const grid = squarePatchGrid(out.dims.length === 3 ? out.dims[1]! : out.dims[0]!);
-      return new FeatureImage(features(out), description.hiddenSize, grid, size(image), pixels.region);
+      return new FeatureImage(features(out), description.hiddenSize, grid, size(image), pixels.region, image);
     },
   };
 }
@@ -180,10 +180,10 @@ const GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
  * `@icot/families` (Pillow-exact, the same pixel_values as the ONNX backend); attention comes from
  * tapped decoder graphs that transformers.js loads from a cached copy.
  */
-export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
-  readonly specificationVersion = 'v1' as const;
+export class TransformersVisionLanguageModel implements VisionLanguageModelV2 {
+  readonly specificationVersion = 'v2' as const;
   readonly provider = 'transformers.js';
-  readonly family: ModelFamilyV1;
+  readonly family: ModelFamilyV2;
   readonly capabilities: ModelCapabilities;
   readonly rope: RopeDescriptionV1;
   readonly vocabSize: number;
@@ -210,7 +210,7 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
     this.vocabSize = facts.vocabSize;
     this.eosTokenIds = facts.eosTokenIds;
     this.tokenizer = tokenizerAdapter(hfProcessor.tokenizer);
-    this.capabilities = decoderCapabilities(decoder);
+    this.capabilities = decoderCapabilities(decoder, { pixels: true, tiledImages: false });
     this.rope = facts.rope;
     this.loadedFrom = loadedFrom;
   }
@@ -284,12 +284,13 @@ export class TransformersVisionLanguageModel implements VisionLanguageModelV1 {
     return readFloat(out.ort_tensor as unknown as OrtTensor);
   }
 
-  createSession(): DecodingSessionV1 {
+  createSession(): DecodingSessionV2 {
     const encode = embeddingsSegmentEncoder({
       hidden: this.facts.hiddenSize,
       inputType: this.decoder.mainInputType,
       embedTokens: (ids) => this.embedTokens(ids),
       tensors: hfTensors,
+      featuresOf: (image) => (image instanceof FeatureImage && image.hidden === this.facts.hiddenSize ? image.features : undefined),
     });
     return new OnnxDecodingSession(this.decoder, encode, this.modelId, this.prefillChunkSize, hfTensors);
   }

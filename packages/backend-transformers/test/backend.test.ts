@@ -157,7 +157,7 @@ describe('offline and file errors', () => {
 describeModelConformance(
   'transformers.js / tiny Qwen2-VL fixture',
   async () => ({ model: await loadTransformersModel(fixturePath('tiny-qwen2-vl'), { tappedCacheDir }), image, promptText: oracle.prompt_text, selector: createAdsSelector(), decoder: createInputInsertionDecoder() }),
-  { attention: true, kvCache: true, crop: true },
+  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
 );
 
 for (const [name, write, settings] of [
@@ -173,7 +173,7 @@ for (const [name, write, settings] of [
       const info = await write(join(root, name.replace(/\W+/g, '-')), settings);
       return { model: await loadTransformersModel(info.dir, { tappedCacheDir }), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
     },
-    { attention: true, kvCache: true, crop: true },
+    { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
   );
 }
 
@@ -186,7 +186,7 @@ for (const dtype of ['fp16', 'q4f16'] as const)
       const info = await writeTinyQwen2Vl(join(root, `half-${dtype}`), { attention: 'group-query-attention', seed: 35, dtype });
       return { model: await loadTransformersModel(info.dir, { dtype, tappedCacheDir }), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
     },
-    { attention: true, kvCache: true, crop: true, dtype },
+    { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false, dtype },
   );
 
 describeDecoderConformance(

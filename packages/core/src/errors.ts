@@ -1,8 +1,11 @@
+import type { CapabilityName } from './spec/model.js';
+
 /** Machine-readable error codes of ICoT. */
 export type IcotErrorCode =
   | 'model-files'
   | 'model-config'
   | 'attention-unavailable'
+  | 'capability-unavailable'
   | 'image-unreadable'
   | 'invalid-selection'
   | 'invalid-prompt'
@@ -60,6 +63,19 @@ export class ModelConfigError extends IcotError {
 export class AttentionUnavailableError extends IcotError {
   constructor(message: string, options: IcotErrorOptions = {}) {
     super('attention-unavailable', message, options);
+  }
+}
+
+/**
+ * A strategy (selector, decoder, trigger) needs a capability the model does not declare (pixels,
+ * forks, batched side runs, per-layer attention, KV-cache access). `capability` names it.
+ */
+export class CapabilityError extends IcotError {
+  /** The missing capability, as named in `ModelCapabilities`. */
+  readonly capability: CapabilityName;
+  constructor(capability: CapabilityName, message: string, options: IcotErrorOptions = {}) {
+    super('capability-unavailable', message, options);
+    this.capability = capability;
   }
 }
 

@@ -53,8 +53,9 @@ describe('streamICoT', () => {
     };
     await generateICoT({ model: spy, prompt: prepared, selector, decoder: new MockDecoder(), trigger: new MockTrigger({ steps: [1] }), k: 2, maxNewTokens: 4 });
     const row = steps.find((s) => s.attention)!.attention!;
-    const start = prepared.images[0]!.start;
-    expect(Array.from(selector.requests[0]!.scores!)).toEqual(Array.from(row.subarray(start, start + 16)));
+    const map = prepared.images[0]!.cacheIndices;
+    expect(Array.from(map)).toEqual(Array.from({ length: 16 }, (_, i) => map[0]! + i)); // a single-grid image is one run
+    expect(Array.from(selector.requests[0]!.scores!)).toEqual(Array.from(map, (c) => row[c]!));
   });
 
   it('emits start, token, text-delta, insertion and finish events in order', async () => {
@@ -86,9 +87,9 @@ describe('streamICoT', () => {
     expect(model.steps.every((s) => !s.attention)).toBe(true);
   });
 
-  it('inserts right after the prompt when the trigger asks, with step -1', async () => {
+  it('inserts right after the prompt when asked, with step -1', async () => {
     const { model, prompt } = await setup();
-    const result = await generateICoT({ model, prompt, selector: new MockSelector(), decoder: new MockDecoder(), trigger: new MockTrigger({ afterPrompt: true }), k: 2, maxNewTokens: 3 });
+    const result = await generateICoT({ model, prompt, selector: new MockSelector(), decoder: new MockDecoder(), trigger: new MockTrigger(), insertAfterPrompt: true, k: 2, maxNewTokens: 3 });
     expect(result.insertions.map((i) => [i.step, i.token])).toEqual([[-1, null]]);
     expect(model.steps[0]!.attention).toBe(true);
   });

@@ -1,33 +1,37 @@
 import {
   AttentionUnavailableError,
+  CapabilityError,
   IcotError,
   OptionError,
   PromptError,
   SelectionError,
   throwIfAborted,
 } from './errors.js';
+import { resolveLayerSelection } from './layers.js';
+import { gatherByCacheIndex, gatherPositions, imageTiles, massAt, patchCell } from './patches.js';
 import { createRandom } from './random.js';
 import { TokenSampler, type SamplingOptions } from './sampling.js';
-import type { InsertionDecoderV1 } from './spec/decoder.js';
-import type { Box, PreparedPrompt, PromptInput, VisionLanguageModelV1 } from './spec/model.js';
-import type { PatchSelectorV1 } from './spec/selector.js';
-import type { TriggerV1 } from './spec/trigger.js';
+import type { InsertionDecoderV2 } from './spec/decoder.js';
+import type { Box, CapabilityName, DecodingSessionV2, PatchCell, PreparedPrompt, PromptImage, PromptInput, VisionLanguageModelV2 } from './spec/model.js';
+import type { PatchSelectorV2, SideRunContext } from './spec/selector.js';
+import type { StepSignals, TriggerV2 } from './spec/trigger.js';
 import { TextStreamer } from './text-stream.js';
-import { slicePositions } from './positions.js';
 
 /** Options of {@link streamICoT} and {@link generateICoT}. */
 export interface ICoTOptions {
-  readonly model: VisionLanguageModelV1;
+  readonly model: VisionLanguageModelV2;
   /** A prompt to prepare, or one already prepared with `model.preparePrompt`. */
   readonly prompt: PromptInput | PreparedPrompt;
-  readonly selector: PatchSelectorV1;
-  readonly decoder: InsertionDecoderV1;
-  readonly trigger: TriggerV1;
-  /** Patches per insertion (default: the family's, 16 for Qwen2-VL). */
+  readonly selector: PatchSelectorV2;
+  readonly decoder: InsertionDecoderV2;
+  readonly trigger: TriggerV2;
+  /** Patches per insertion (default: the family's, 16 for Qwen2-VL, 64 for Chameleon). */
   readonly k?: number;
   /** Most insertions per answer (default 3; 0 = plain decoding). */
   readonly maxInsertions?: number;
-  /** Never select a patch twice in one answer (default: the family's official behaviour). */
+  /** Insert right after the prompt, before any text (default: the family's official behaviour: on for Chameleon). */
+  readonly insertAfterPrompt?: boolean;
+  /** Never select a patch twice in one answer (default: the family's official behaviour: on for Chameleon). */
   readonly excludeSelected?: boolean;
   /** Most generated tokens (default 128). */
   readonly maxNewTokens?: number;
@@ -37,14 +41,25 @@ export interface ICoTOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The settings a run used: the options given, and the family's defaults for those left out. */
+export interface ICoTSettings {
+  readonly k: number;
+  readonly maxInsertions: number;
+  readonly insertAfterPrompt: boolean;
+  readonly excludeSelected: boolean;
+  readonly maxNewTokens: number;
+}
+
 /** One insertion of selected patches. */
 export interface InsertionRecord {
   /** Generation step of the signal token; -1 for the insertion right after the prompt. */
   readonly step: number;
   /** The signal token (null after the prompt). */
   readonly token: number | null;
-  /** Selected patch indices of the query image, ascending (raster order of image tokens). */
+  /** Selected patch indices of the query image, ascending. */
   readonly selected: readonly number[];
+  /** Tile, row and column of each selected patch (tile 0 on a single-grid image). */
+  readonly cells: readonly PatchCell[];
   /** Pixel rectangles of the selected patches in the original image. */
   readonly boxes: readonly Box[];
   /** Attention score of each selected patch (empty when the selector used none). */
@@ -84,13 +99,20 @@ export interface ICoTResult {
   readonly text: string;
   readonly insertions: readonly InsertionRecord[];
   readonly finishReason: 'eos' | 'length';
+  readonly settings: ICoTSettings;
   readonly usage: { readonly promptTokens: number; readonly generatedTokens: number; readonly insertedTokens: number };
   readonly timings: ICoTTimings;
 }
 
 /** Events of a run, in order: `start`, then `text-delta` and `insertion`, then `finish`. */
 export type ICoTEvent =
-  | { readonly type: 'start'; readonly promptTokens: number; readonly queryImage: { readonly rows: number; readonly cols: number } }
+  | {
+      readonly type: 'start';
+      readonly promptTokens: number;
+      /** The query image's grid (for a tiled image, the grid of its local tiles) and its number of tiles. */
+      readonly queryImage: { readonly rows: number; readonly cols: number; readonly tiles: number; readonly patches: number };
+      readonly settings: ICoTSettings;
+    }
   | { readonly type: 'token'; readonly step: number; readonly token: number }
   | { readonly type: 'text-delta'; readonly step: number; readonly text: string }
   | { readonly type: 'insertion'; readonly insertion: InsertionRecord }
@@ -100,31 +122,80 @@ function isPrepared(prompt: PromptInput | PreparedPrompt): prompt is PreparedPro
   return 'segments' in prompt && 'positions' in prompt;
 }
 
+/** A missing capability: attention keeps its own error type, the others are {@link CapabilityError}s. */
+function missing(capability: CapabilityName, model: VisionLanguageModelV2, who: string, hint: string): IcotError {
+  if (capability === 'attention')
+    return new AttentionUnavailableError(
+      `${who} needs the decoder's attention, but model '${model.modelId}' cannot provide it: ${model.capabilities.attentionUnavailableReason ?? 'no reason given'}`,
+      { hint },
+    );
+  return new CapabilityError(capability, `${who} needs the '${capability}' capability, which model '${model.modelId}' (${model.provider} backend) does not have.`, { hint });
+}
+
+/**
+ * Check that the model has every capability the strategies declare they need (before anything
+ * runs), and resolve the trigger's signal layers. Throws a typed error naming the missing one.
+ */
+function checkCapabilities(options: ICoTOptions, query: PromptImage): { readonly signalLayers: readonly number[] | undefined } {
+  const { model, selector, decoder, trigger } = options;
+  const caps = model.capabilities;
+  const needs = selector.requires;
+  const selectorHint = 'Use a model (or backend) that has it, another selector, or switch insertions off (maxInsertions: 0).';
+  if (needs.attention && !caps.attention)
+    throw missing('attention', model, `Selector '${selector.name}'`, 'Use a model whose decoder graph has a supported attention shape, or a selector that needs no attention (e.g. random), or switch insertions off.');
+  if (needs.pixels) {
+    if (!caps.pixels) throw missing('pixels', model, `Selector '${selector.name}'`, selectorHint);
+    if (!query.image.pixels)
+      throw new CapabilityError('pixels', `Selector '${selector.name}' needs the query image's pixels, but the image carries none.`, {
+        hint: "Encode the image with this model's encodeImage().",
+      });
+  }
+  if (needs.fork && !caps.fork) throw missing('fork', model, `Selector '${selector.name}'`, selectorHint);
+  if (needs.batchedSideRuns && !caps.batchedSideRuns) throw missing('batchedSideRuns', model, `Selector '${selector.name}'`, selectorHint);
+  if (decoder.requires.kvCache && !caps.kvCache)
+    throw missing('kvCache', model, `Decoder '${decoder.name}'`, 'Use the input decoder, or a backend whose capabilities include kvCache.');
+  const wanted = trigger.signals?.imageAttention;
+  if (!wanted) return { signalLayers: undefined };
+  if (!caps.attention) throw missing('attention', model, `Trigger '${trigger.name}'`, 'Use a model whose attention can be read, or a trigger that needs no attention signal.');
+  if (!caps.layerAttention) throw missing('layerAttention', model, `Trigger '${trigger.name}'`, 'Use a backend that reports attention per layer, or a trigger that needs no attention signal.');
+  const layers = resolveLayerSelection(wanted.layers, caps.decoderLayers);
+  const readable = new Set(caps.attentionLayers);
+  const unread = layers.filter((layer) => !readable.has(layer));
+  if (unread.length)
+    throw new CapabilityError('layerAttention', `Trigger '${trigger.name}' needs the attention of layer(s) ${unread.join(', ')}, but model '${model.modelId}' reads attention from layers ${caps.attentionLayers.join(', ')} only.`, {
+      hint: "Load the model with attention layers that include the trigger's (e.g. attentionLayers: 'all').",
+    });
+  return { signalLayers: layers };
+}
+
 /**
  * Interleaved-Modal Chain-of-Thought generation as a stream of events. Each time the trigger
  * fires, the attention row of the token just fed (no extra forward pass) goes to the selector, and
- * the decoder feeds the chosen patches back in before the next text token.
+ * the decoder feeds the chosen patches back in before the next text token. The family's official
+ * behaviours (k, an insertion right after the prompt, exclusion of earlier picks) apply unless the
+ * options override them.
  *
  * The generator's return value is the same {@link ICoTResult} as the `finish` event carries.
  */
 export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEvent, ICoTResult> {
   const { model, selector, decoder, signal } = options;
   const family = model.family;
-  const k = options.k ?? family.defaults.k;
-  const maxInsertions = options.maxInsertions ?? 3;
-  const excludeSelected = options.excludeSelected ?? family.defaults.excludeSelected;
-  const maxNewTokens = options.maxNewTokens ?? 128;
+  const settings: ICoTSettings = {
+    k: options.k ?? family.defaults.k,
+    maxInsertions: options.maxInsertions ?? 3,
+    insertAfterPrompt: options.insertAfterPrompt ?? family.defaults.insertAfterPrompt,
+    excludeSelected: options.excludeSelected ?? family.defaults.excludeSelected,
+    maxNewTokens: options.maxNewTokens ?? 128,
+  };
+  const { k, maxInsertions, maxNewTokens } = settings;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
     throw new OptionError(`maxNewTokens must be an integer >= 1, got ${maxNewTokens}.`, { hint: 'Use e.g. 128.' });
   if (!Number.isInteger(maxInsertions) || maxInsertions < 0)
     throw new OptionError(`maxInsertions must be an integer >= 0, got ${maxInsertions}.`, { hint: 'Use 0 for plain decoding, e.g. 3 otherwise.' });
   if (!Number.isInteger(k) || k < 1) throw new OptionError(`k must be an integer >= 1, got ${k}.`, { hint: 'Use e.g. 16.' });
   const insertionsOn = maxInsertions > 0;
-  if (insertionsOn && selector.requiresAttention && !model.capabilities.attention)
-    throw new AttentionUnavailableError(
-      `Selector '${selector.name}' needs the decoder's attention, but model '${model.modelId}' cannot provide it: ${model.capabilities.attentionUnavailableReason ?? 'no reason given'}`,
-      { hint: 'Use a model whose decoder graph has a supported attention shape, or a selector that needs no attention (e.g. random), or switch insertions off.' },
-    );
+  if (insertionsOn && selector.requires.attention && !model.capabilities.attention)
+    throw missing('attention', model, `Selector '${selector.name}'`, 'Use a model whose decoder graph has a supported attention shape, or a selector that needs no attention (e.g. random), or switch insertions off.');
   throwIfAborted(signal);
 
   const started = performance.now();
@@ -139,20 +210,25 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       });
     throw new OptionError(`queryImage ${queryIndex} is out of range: the prompt has ${prompt.images.length} image(s).`);
   }
-  if (insertionsOn && k > query.image.patchCount)
-    throw new SelectionError(
-      `k = ${k} is larger than the query image's ${query.image.patchCount} patches (${query.image.grid.rows}x${query.image.grid.cols}).`,
-      { hint: `Use k <= ${query.image.patchCount}, or a larger image.` },
-    );
+  const image = query.image;
+  if (query.cacheIndices.length !== image.patchCount)
+    throw new IcotError('internal', `The query image's patch map has ${query.cacheIndices.length} entries for ${image.patchCount} patches (family '${family.name}').`);
+  if (insertionsOn && k > image.patchCount)
+    throw new SelectionError(`k = ${k} is larger than the query image's ${image.patchCount} patches (${image.grid.rows}x${image.grid.cols}${image.tiles ? `, ${image.tiles.length} tiles` : ''}).`, {
+      hint: `Use k <= ${image.patchCount}, or a larger image.`,
+    });
+  const { signalLayers } = insertionsOn ? checkCapabilities(options, query) : { signalLayers: undefined };
+  const wantGap = insertionsOn && options.trigger.signals?.probabilityGap === true;
 
-  const imagePositions = slicePositions(prompt.positions, query.start, query.start + query.image.patchCount);
+  const imagePositions = gatherPositions(prompt.positions, query.cacheIndices);
   const random = createRandom(options.sampling?.seed ?? 0);
   const sampler = new TokenSampler(model.vocabSize, options.sampling, family.suppressedTokenIds);
   sampler.observe(prompt.textTokenIds);
   const eos = new Set(model.eosTokenIds);
   const streamer = new TextStreamer(model.tokenizer);
   const triggerRun = options.trigger.start();
-  const wantAttention = insertionsOn && selector.requiresAttention;
+  const wantAttention = insertionsOn && selector.requires.attention;
+  const wantSideRuns = insertionsOn && (selector.requires.fork === true || selector.requires.batchedSideRuns === true);
   const exclude = new Set<number>();
   const insertions: InsertionRecord[] = [];
   const tokens: number[] = [];
@@ -162,35 +238,97 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
   let decodeSteps = 0;
   let stepStart = 0;
 
-  yield { type: 'start', promptTokens: prompt.length, queryImage: { rows: query.image.grid.rows, cols: query.image.grid.cols } };
+  yield {
+    type: 'start',
+    promptTokens: prompt.length,
+    queryImage: { rows: image.grid.rows, cols: image.grid.cols, tiles: imageTiles(image).length, patches: image.patchCount },
+    settings,
+  };
 
   const session = model.createSession();
   try {
-    const afterPrompt = insertionsOn && triggerRun.afterPrompt();
+    const afterPrompt = insertionsOn && settings.insertAfterPrompt;
     const prefillStart = performance.now();
-    let out = await session.step({ segments: prompt.segments, positions: prompt.positions, attention: afterPrompt && wantAttention, signal });
+    let out = await session.step({
+      segments: prompt.segments,
+      positions: prompt.positions,
+      attention: afterPrompt && wantAttention,
+      ...(signalLayers ? { layerAttention: signalLayers } : {}),
+      signal,
+    });
     const prefillMs = performance.now() - prefillStart;
     let logits = out.logits;
+    /** Attention mass on the query image of the pass that produced `logits` (when the trigger asks for it). */
+    let imageAttention = out.layerAttention ? massAt(out.layerAttention, query.cacheIndices) : undefined;
     let position = prompt.nextPosition;
+
+    /** Side runs from the state as it stands; forks the selector leaves open are disposed after it returns. */
+    const sideRunContext = (forks: DecodingSessionV2[]): SideRunContext => ({
+      model,
+      position,
+      logits,
+      imagePositions,
+      fork: () => {
+        if (!session.fork) throw missing('fork', model, `Selector '${selector.name}'`, 'Declare requires.fork in the selector, and use a backend that has it.');
+        const fork = session.fork();
+        forks.push(fork);
+        return fork;
+      },
+      sideRuns: (inputs) => {
+        if (!session.sideRuns)
+          throw missing('batchedSideRuns', model, `Selector '${selector.name}'`, 'Declare requires.batchedSideRuns in the selector, and use a backend that has it.');
+        return session.sideRuns(inputs);
+      },
+    });
 
     const insert = async (step: number, token: number | null, attention: Float32Array | undefined): Promise<InsertionRecord | undefined> => {
       const t0 = performance.now();
-      const image = query.image;
       let scores: Float32Array | undefined;
       if (wantAttention) {
         if (!attention) throw new IcotError('internal', `Backend '${model.provider}' returned no attention row although it was asked for one.`);
-        scores = attention.subarray(query.start, query.start + image.patchCount);
+        scores = gatherByCacheIndex(attention, query.cacheIndices);
       }
       const stepText = model.tokenizer.decode(tokens.slice(stepStart));
-      const selection = await selector.select({ scores, image, k, exclude, step, stepText, random, signal });
+      const forks: DecodingSessionV2[] = [];
+      let selection;
+      try {
+        selection = await selector.select({
+          scores,
+          image,
+          cacheIndices: query.cacheIndices,
+          ...(selector.requires.pixels ? { pixels: image.pixels! } : {}),
+          k,
+          exclude,
+          step,
+          stepText,
+          ...(wantSideRuns ? { sideRuns: sideRunContext(forks) } : {}),
+          random,
+          signal,
+        });
+      } finally {
+        for (const fork of forks) fork.dispose();
+      }
       const selected = checkSelection(selection.indices, image.patchCount, k, selector.name);
       if (selected.length === 0) return undefined;
-      const result = await decoder.insert({ model, session, image, imageStart: query.start, imagePositions, patches: selected, position, logits, signal });
+      const result = await decoder.insert({
+        model,
+        session,
+        image,
+        cacheIndices: query.cacheIndices,
+        imagePositions,
+        patches: selected,
+        position,
+        logits,
+        ...(signalLayers ? { layerAttention: signalLayers } : {}),
+        signal,
+      });
       logits = result.logits;
+      imageAttention = result.layerAttention ? massAt(result.layerAttention, query.cacheIndices) : undefined;
       const record: InsertionRecord = {
         step,
         token,
         selected,
+        cells: selected.map((i) => patchCell(image, i)),
         boxes: selected.map((i) => image.patchBox(i)),
         scores: scores ? selected.map((i) => scores[i]!) : [],
         stepText,
@@ -201,7 +339,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       position = result.nextPosition;
       insertedTokens += result.insertedTokens;
       insertionMs += record.ms;
-      if (excludeSelected) for (const i of selected) exclude.add(i);
+      if (settings.excludeSelected) for (const i of selected) exclude.add(i);
       insertions.push(record);
       stepStart = tokens.length;
       return record;
@@ -215,6 +353,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
     let finishReason: ICoTResult['finishReason'] = 'length';
     for (let step = 0; step < maxNewTokens; step++) {
       throwIfAborted(signal);
+      const probabilityGap = wantGap ? sampler.probabilityGap(logits) : undefined;
       const token = sampler.sample(logits, random);
       tokens.push(token);
       sampler.observe([token]);
@@ -226,19 +365,25 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       const delta = streamer.push(token);
       if (delta) yield { type: 'text-delta', step, text: delta };
       if (step === maxNewTokens - 1) break; // the last token needs no forward pass
-      const fired = triggerRun.onToken({ step, token, tokenText: model.tokenizer.decode([token]), insertions: insertions.length });
+      const signals: StepSignals =
+        imageAttention === undefined && probabilityGap === undefined
+          ? NO_SIGNALS
+          : { ...(imageAttention !== undefined ? { imageAttention } : {}), ...(probabilityGap !== undefined ? { probabilityGap } : {}) };
+      const fired = triggerRun.onToken({ step, token, tokenText: model.tokenizer.decode([token]), insertions: insertions.length, signals });
       const fire = insertionsOn && fired && insertions.length < maxInsertions;
       const t0 = performance.now();
       out = await session.step({
         segments: [{ type: 'tokens', ids: [token] }],
         positions: family.textPositions(position, 1),
         attention: fire && wantAttention,
+        ...(signalLayers ? { layerAttention: signalLayers } : {}),
         signal,
       });
       decodeMs += performance.now() - t0;
       decodeSteps += 1;
       position += 1;
       logits = out.logits;
+      imageAttention = out.layerAttention ? massAt(out.layerAttention, query.cacheIndices) : undefined;
       if (fire) {
         const record = await insert(step, token, out.attention);
         if (record) yield { type: 'insertion', insertion: record };
@@ -253,6 +398,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       text: model.tokenizer.decode(textTokens),
       insertions,
       finishReason,
+      settings,
       usage: { promptTokens: prompt.length, generatedTokens: tokens.length, insertedTokens },
       timings: {
         prepareMs,
@@ -270,6 +416,8 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
     session.dispose();
   }
 }
+
+const NO_SIGNALS: StepSignals = Object.freeze({});
 
 /**
  * Run {@link streamICoT} to the end; `onEvent` sees every event on the way. If `onEvent` throws,

@@ -1,11 +1,14 @@
 export type {
   Box,
+  CapabilityName,
   ChatMessage,
-  DecodingSessionV1,
-  KvCacheV1,
+  DecodingSessionV2,
   EncodedImage,
+  ImageTile,
   InputSegment,
+  KvCacheV1,
   ModelCapabilities,
+  PatchCell,
   PatchGrid,
   PositionIds,
   PreparedPrompt,
@@ -16,15 +19,16 @@ export type {
   StepInput,
   StepOutput,
   TokenizerV1,
-  VisionLanguageModelV1,
+  VisionLanguageModelV2,
 } from './spec/model.js';
-export type { FamilyDefaults, InsertionBlock, ModelFamilyV1, PatchLayout } from './spec/family.js';
-export type { PatchSelection, PatchSelectorV1, SelectionRequest } from './spec/selector.js';
-export type { InsertionDecoderV1, InsertionRequest, InsertionResult } from './spec/decoder.js';
-export type { TriggerContext, TriggerRun, TriggerV1 } from './spec/trigger.js';
+export type { ExpandedPrompt, FamilyDefaults, InsertionBlock, ModelFamilyV2, PatchLayout } from './spec/family.js';
+export type { PatchSelection, PatchSelectorV2, SelectionRequest, SelectorRequirements, SideRunContext } from './spec/selector.js';
+export type { DecoderRequirements, InsertionDecoderV2, InsertionRequest, InsertionResult } from './spec/decoder.js';
+export type { LayerSelection, StepSignals, TriggerContext, TriggerRun, TriggerSignalRequest, TriggerV2 } from './spec/trigger.js';
 export {
   AbortedError,
   AttentionUnavailableError,
+  CapabilityError,
   IcotError,
   ImageError,
   ModelConfigError,
@@ -42,12 +46,15 @@ export { TokenSampler, validateSampling, type SamplingOptions } from './sampling
 export { createSignalTrigger, type SignalTriggerSettings } from './trigger.js';
 export { TextStreamer } from './text-stream.js';
 export { concatPositions, maxPosition, segmentLength, sequentialPositions, slicePositions } from './positions.js';
+export { contiguousCacheIndices, gatherByCacheIndex, gatherPositions, imageTiles, massAt, patchCell } from './patches.js';
+export { resolveLayerSelection } from './layers.js';
 export {
   generateICoT,
   streamICoT,
   type ICoTEvent,
   type ICoTOptions,
   type ICoTResult,
+  type ICoTSettings,
   type ICoTTimings,
   type InsertionRecord,
 } from './generate.js';

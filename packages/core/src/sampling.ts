@@ -417,6 +417,30 @@ export class TokenSampler {
     return p;
   }
 
+  /**
+   * The top-1 minus top-2 probability of softmax(x / T), where x are `logits` after suppressed
+   * tokens and the repetition penalty and T is the sampling temperature (1 for greedy decoding),
+   * before top-k / top-p: how sure the model is of its next token (DaP-ICoT's signal). One O(V)
+   * pass, no allocation.
+   */
+  probabilityGap(logits: Float32Array): number {
+    const x = this.prepare(logits);
+    const t = this.options.temperature || 1;
+    let first = -Infinity;
+    let second = -Infinity;
+    for (let i = 0; i < this.vocab; i++) {
+      const v = x[i]!;
+      if (v > first) {
+        second = first;
+        first = v;
+      } else if (v > second) second = v;
+    }
+    if (first === -Infinity) throw noTokenError();
+    let total = 0;
+    for (let i = 0; i < this.vocab; i++) total += Math.exp((x[i]! - first) / t);
+    return (1 - Math.exp((second - first) / t)) / total;
+  }
+
   /** The logits with suppressed tokens at -Infinity and the repetition penalty applied (a copy when that changes anything). */
   private prepare(logits: Float32Array): Float32Array {
     const vocab = this.vocab;

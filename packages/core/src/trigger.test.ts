@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OptionError } from './errors.js';
 import { createSignalTrigger } from './trigger.js';
 
-const ctx = (step: number, token: number, tokenText = 'x') => ({ step, token, tokenText, insertions: 0 });
+const ctx = (step: number, token: number, tokenText = 'x') => ({ step, token, tokenText, insertions: 0, signals: {} });
 
 describe('createSignalTrigger', () => {
   it('fires on every n-th signal token id', () => {
@@ -18,13 +18,14 @@ describe('createSignalTrigger', () => {
     expect(run.onToken(ctx(2, 7, '\n\n'))).toBe(true);
   });
 
-  it('keeps a fresh count per run and reports after-prompt insertion', () => {
-    const trigger = createSignalTrigger({ signal: { tokenIds: [1] }, every: 2, afterPrompt: true });
+  it('keeps a fresh count per run and asks for no per-step signals', () => {
+    const trigger = createSignalTrigger({ signal: { tokenIds: [1] }, every: 2 });
     const a = trigger.start();
     a.onToken(ctx(0, 1));
     const b = trigger.start();
     expect(b.onToken(ctx(0, 1))).toBe(false);
-    expect(b.afterPrompt()).toBe(true);
+    expect(trigger.signals).toBeUndefined();
+    expect(trigger.specificationVersion).toBe('v2');
   });
 
   it('rejects bad settings', () => {

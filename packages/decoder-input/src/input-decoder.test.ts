@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '@icot/core';
+import { contiguousCacheIndices, OptionError } from '@icot/core';
 import { createTestImage, createToyModel } from '@icot/core/test';
 import { describeDecoderConformance } from '@icot/testing';
 import { createInputInsertionDecoder } from './input-decoder.js';
@@ -20,7 +20,7 @@ describe('InputInsertionDecoder', () => {
     const model = createToyModel();
     const image = await model.encodeImage(createTestImage());
     const session = model.createSession();
-    const result = await createInputInsertionDecoder().insert({ model, session, image, imageStart: 0, imagePositions: { axes: 1, length: 16, data: Int32Array.from({ length: 16 }, (_, i) => i) }, patches: [2, 5], position: 40, logits: new Float32Array(8) });
+    const result = await createInputInsertionDecoder().insert({ model, session, image, cacheIndices: contiguousCacheIndices(0, 16), imagePositions: { axes: 1, length: 16, data: Int32Array.from({ length: 16 }, (_, i) => i) }, patches: [2, 5], position: 40, logits: new Float32Array(8) });
     const expected = model.family.insertionBlock({ image, patches: [2, 5], start: 40, layout: 'grid' });
     expect(model.steps).toHaveLength(1);
     expect(model.steps[0]!.segments).toEqual(expected.segments);

@@ -1,4 +1,4 @@
-import { OptionError, type InsertionDecoderV1, type InsertionRequest, type InsertionResult, type PatchLayout } from '@icot/core';
+import { OptionError, type DecoderRequirements, type InsertionDecoderV2, type InsertionRequest, type InsertionResult, type PatchLayout } from '@icot/core';
 
 /** Settings of {@link createInputInsertionDecoder}. */
 export interface InputInsertionSettings {
@@ -14,9 +14,10 @@ export interface InputInsertionSettings {
  * (Qwen2-VL: `<|vision_start|>` + features + `<|vision_end|>`; Chameleon: `<boi>` + image-token
  * ids + `<eoi>`) and feeds it as one step after the signal token. The KV cache only grows.
  */
-export class InputInsertionDecoder implements InsertionDecoderV1 {
-  readonly specificationVersion = 'v1' as const;
+export class InputInsertionDecoder implements InsertionDecoderV2 {
+  readonly specificationVersion = 'v2' as const;
   readonly name = 'input';
+  readonly requires: DecoderRequirements = { kvCache: false };
   readonly layout: PatchLayout;
 
   constructor(settings: InputInsertionSettings = {}) {
@@ -37,11 +38,13 @@ export class InputInsertionDecoder implements InsertionDecoderV1 {
       segments: block.segments,
       positions: block.positions,
       attention: request.attention ?? false,
+      ...(request.layerAttention ? { layerAttention: request.layerAttention } : {}),
       signal: request.signal,
     });
     return {
       logits: out.logits,
       ...(out.attention ? { attention: out.attention } : {}),
+      ...(out.layerAttention ? { layerAttention: out.layerAttention } : {}),
       nextPosition: block.nextPosition,
       insertedTokens: block.positions.length,
     };

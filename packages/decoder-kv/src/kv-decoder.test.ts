@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRandom, OptionError, type RopeDescriptionV1 } from '@icot/core';
+import { CapabilityError, contiguousCacheIndices, createRandom, gatherPositions, OptionError, type RopeDescriptionV1 } from '@icot/core';
 import { createTestImage, createToyModel } from '@icot/core/test';
 import { describeDecoderConformance } from '@icot/testing';
 import { createKvInsertionDecoder } from './kv-decoder.js';
@@ -73,8 +73,8 @@ describe('KvInsertionDecoder', () => {
       model,
       session,
       image,
-      imageStart: prompt.images[0]!.start,
-      imagePositions: { axes: 1, length: 16, data: Int32Array.from({ length: 16 }, (_, i) => prompt.images[0]!.start + i) },
+      cacheIndices: prompt.images[0]!.cacheIndices,
+      imagePositions: gatherPositions(prompt.positions, prompt.images[0]!.cacheIndices),
       patches: [3, 7],
       position: prompt.nextPosition,
       logits: first.logits,
@@ -91,7 +91,30 @@ describe('KvInsertionDecoder', () => {
     const image = await model.encodeImage(createTestImage());
     const session = { ...model.createSession(), kvCache: undefined, length: 0 };
     await expect(
-      createKvInsertionDecoder({ mode: 'copy' }).insert({ model, session, image, imageStart: 0, imagePositions: { axes: 1, length: 16, data: new Int32Array(16) }, patches: [0], position: 0, logits: new Float32Array(1) }),
-    ).rejects.toThrow(/KV cache/);
+      createKvInsertionDecoder({ mode: 'copy' }).insert({ model, session, image, cacheIndices: contiguousCacheIndices(0, 16), imagePositions: { axes: 1, length: 16, data: new Int32Array(16) }, patches: [0], position: 0, logits: new Float32Array(1) }),
+    ).rejects.toThrow(CapabilityError);
+  });
+
+  it('copies from where the patch map says each patch sits (a tiled image: tiles apart in the cache)', async () => {
+    const model = createToyModel({ grid: { rows: 2, cols: 2 }, tiles: { rows: 1, cols: 2 } });
+    const image = await model.encodeImage(createTestImage());
+    const prompt = await model.preparePrompt({ text: 'see <image> now', images: [image] });
+    const map = prompt.images[0]!.cacheIndices;
+    expect(map[4]! - map[3]!).toBe(2); // the <tile> token between tile 0 and tile 1
+    const session = model.createSession();
+    const first = await session.step({ segments: prompt.segments, positions: prompt.positions });
+    const copied: number[][] = [];
+    const spy = { ...session, length: session.length, kvCache: { ...session.kvCache!, appendCopies: (sources: readonly number[]) => copied.push([...sources]) } };
+    await createKvInsertionDecoder({ mode: 'copy', delimiters: false }).insert({
+      model,
+      session: spy,
+      image,
+      cacheIndices: map,
+      imagePositions: gatherPositions(prompt.positions, map),
+      patches: [3, 4, 9],
+      position: prompt.nextPosition,
+      logits: first.logits,
+    });
+    expect(copied).toEqual([[map[3]!, map[4]!, map[9]!]]);
   });
 });

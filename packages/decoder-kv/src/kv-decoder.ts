@@ -1,8 +1,10 @@
 import {
-  IcotError,
+  CapabilityError,
+  gatherPositions,
   OptionError,
   slicePositions,
-  type InsertionDecoderV1,
+  type DecoderRequirements,
+  type InsertionDecoderV2,
   type InsertionRequest,
   type InsertionResult,
   type PatchLayout,
@@ -33,8 +35,9 @@ export interface KvInsertionSettings {
  * keeps their old rotary positions; `rebind` rotates each copied key from its source position to
  * the position the inserted block gives it, which on a one-layer model equals input insertion.
  */
-export class KvInsertionDecoder implements InsertionDecoderV1 {
-  readonly specificationVersion = 'v1' as const;
+export class KvInsertionDecoder implements InsertionDecoderV2 {
+  readonly specificationVersion = 'v2' as const;
+  readonly requires: DecoderRequirements = { kvCache: true };
   readonly name: string;
   readonly layout: PatchLayout;
   readonly mode: KvInsertionMode;
@@ -52,12 +55,12 @@ export class KvInsertionDecoder implements InsertionDecoderV1 {
     const { model, session } = request;
     const cache = session.kvCache;
     if (!cache)
-      throw new IcotError('invalid-option', `The ${model.provider} backend gives no access to its KV cache, which ${this.name} needs.`, {
+      throw new CapabilityError('kvCache', `The ${model.provider} backend gives no access to its KV cache, which ${this.name} needs.`, {
         hint: 'Use the input decoder, or a backend whose capabilities include kvCache.',
       });
     const rope = model.rope;
     if (this.mode === 'rebind' && !rope)
-      throw new IcotError('invalid-option', `Model ${model.modelId} has no rotary embedding description, so ${this.name} cannot re-rotate keys.`, { hint: 'Use kv-copy or the input decoder.' });
+      throw new OptionError(`Model ${model.modelId} has no rotary embedding description, so ${this.name} cannot re-rotate keys.`, { hint: 'Use kv-copy or the input decoder.' });
     const block = model.family.insertionBlock({ image: request.image, patches: request.patches, start: request.position, layout: this.layout });
     const before = session.length;
     let last: StepOutput | undefined;
@@ -67,21 +70,29 @@ export class KvInsertionDecoder implements InsertionDecoderV1 {
       const positions = slicePositions(block.positions, offset, offset + count);
       offset += count;
       if (segment.type === 'tokens') {
-        if (this.delimiters) last = await session.step({ segments: [segment], positions, attention: request.attention ?? false, signal: request.signal });
+        if (this.delimiters)
+          last = await session.step({
+            segments: [segment],
+            positions,
+            attention: request.attention ?? false,
+            ...(request.layerAttention ? { layerAttention: request.layerAttention } : {}),
+            signal: request.signal,
+          });
         continue;
       }
       const patches = segment.patches ?? Array.from({ length: segment.image.patchCount }, (_, i) => i);
-      const sources = patches.map((p) => request.imageStart + p);
+      // the patch map says where each selected patch sits in the cache (anywhere, for tiled images)
+      const sources = patches.map((p) => request.cacheIndices[p]!);
       if (this.mode === 'copy') cache.appendCopies(sources);
       else {
-        const from = { axes: request.imagePositions.axes, length: patches.length, data: new Int32Array(request.imagePositions.axes * patches.length) };
-        for (let a = 0; a < from.axes; a++) patches.forEach((p, i) => (from.data[a * patches.length + i] = request.imagePositions.data[a * request.imagePositions.length + p]!));
+        const from = gatherPositions(request.imagePositions, patches);
         cache.appendCopies(sources, (_layer, keys) => rebindKeys(keys, cache.kvHeads, patches.length, rope!, from, positions));
       }
     }
     return {
       logits: last?.logits ?? request.logits,
       ...(last?.attention ? { attention: last.attention } : {}),
+      ...(last?.layerAttention ? { layerAttention: last.layerAttention } : {}),
       nextPosition: block.nextPosition,
       insertedTokens: session.length - before,
     };

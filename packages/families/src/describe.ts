@@ -1,4 +1,4 @@
-import { ModelConfigError, type ModelFamilyV1, type PatchGrid, type RopeDescriptionV1 } from '@icot/core';
+import { ModelConfigError, type ModelFamilyV2, type PatchGrid, type RopeDescriptionV1 } from '@icot/core';
 import { CHAMELEON_MODEL_TYPES, readChameleonConfig } from './chameleon/config.js';
 import { chameleonRope, createChameleonFamily } from './chameleon/family.js';
 import { LLAVA_MODEL_TYPES, readLlavaConfig } from './llava/config.js';
@@ -14,7 +14,7 @@ export type ModelFamilyKind = 'qwen2-vl' | 'llava' | 'chameleon';
 export interface ModelFamilyDescription {
   readonly kind: ModelFamilyKind;
   readonly modelType: string;
-  readonly family: ModelFamilyV1;
+  readonly family: ModelFamilyV2;
   readonly rope: RopeDescriptionV1;
   readonly hiddenSize: number;
   readonly vocabSize: number;

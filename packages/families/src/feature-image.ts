@@ -1,4 +1,4 @@
-import type { Box, EncodedImage, PatchGrid } from '@icot/core';
+import type { Box, EncodedImage, PatchGrid, RgbImage } from '@icot/core';
 import { regionPatchBox } from './grid.js';
 
 /** An image after a vision encoder: one feature row per patch, in raster order of `grid`. */
@@ -12,6 +12,8 @@ export class FeatureImage implements EncodedImage {
     readonly size: { readonly width: number; readonly height: number },
     /** Part of the original image the grid covers (all of it unless the processor crops). */
     readonly region: Box = { x: 0, y: 0, width: size.width, height: size.height },
+    /** The decoded image the features were computed from (kept for selectors that read pixels). */
+    readonly pixels?: RgbImage,
   ) {
     this.patchCount = grid.rows * grid.cols;
   }
@@ -31,7 +33,7 @@ export class FeatureImage implements EncodedImage {
         features.set(this.features.subarray(from, from + h), (r * grid.cols + c) * h);
       }
     const first = this.patchBox(rows[0] * this.grid.cols + cols[0]);
-    return new FeatureImage(features, h, grid, this.size, { x: first.x, y: first.y, width: first.width * grid.cols, height: first.height * grid.rows });
+    return new FeatureImage(features, h, grid, this.size, { x: first.x, y: first.y, width: first.width * grid.cols, height: first.height * grid.rows }, this.pixels);
   }
 }
 

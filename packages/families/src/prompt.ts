@@ -2,7 +2,7 @@ import {
   PromptError,
   type ChatMessage,
   type EncodedImage,
-  type ModelFamilyV1,
+  type ModelFamilyV2,
   type PreparedPrompt,
   type PromptInput,
   type TokenizerV1,
@@ -24,7 +24,7 @@ export const REGION_PATTERN = /<region\s+image=(\d+)\s+rows=(\d+)(?:-(\d+))?\s+c
  * Images after the last one a placeholder takes must be used by a region (e.g. a demo image).
  */
 export function preparePromptWithFamily(
-  family: ModelFamilyV1,
+  family: ModelFamilyV2,
   tokenizer: TokenizerV1,
   applyChatTemplate: (messages: readonly ChatMessage[]) => string,
   input: PromptInput,

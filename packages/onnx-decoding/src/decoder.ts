@@ -38,6 +38,12 @@ export interface PreparedDecoder {
   /** `inputs_embeds` or `input_ids`. */
   readonly mainInput: string;
   readonly layers: number;
+  /**
+   * Whether attention runs in `com.microsoft.GroupQueryAttention`, whose CPU kernel takes batches
+   * of several rows only for one new position per row when a cache is given (batched side runs of
+   * longer inputs then go row by row).
+   */
+  readonly groupQueryAttention: boolean;
 }
 
 /**
@@ -92,6 +98,7 @@ export function prepareDecoder(bytes: Uint8Array, label: string, options: Decode
     unavailableReason: sites.supported ? undefined : sites.reason,
     mainInput: mainInput!,
     layers,
+    groupQueryAttention: info.nodes.some((n) => n.opType === 'GroupQueryAttention' && n.domain === 'com.microsoft'),
   };
 }
 
@@ -125,6 +132,7 @@ export function describeDecoder(prepared: PreparedDecoder, session: OrtSession, 
     unavailableReason: prepared.unavailableReason,
     mainInput: prepared.mainInput,
     layers: prepared.layers,
+    groupQueryAttention: prepared.groupQueryAttention,
     mainInputType: specs.get(prepared.mainInput)?.type ?? 'float32',
     pastType: past.type,
     kvHeads: typeof past.shape[1] === 'number' ? past.shape[1] : hints.numKeyValueHeads,
@@ -133,9 +141,30 @@ export function describeDecoder(prepared: PreparedDecoder, session: OrtSession, 
   };
 }
 
-/** What a model driven through this decoder can do: attention when tapped, and KV-cache access. */
-export function decoderCapabilities(decoder: DecoderGraph): ModelCapabilities {
-  return decoder.tapOutputs
-    ? { attention: true, kvCache: true }
-    : { attention: false, attentionUnavailableReason: decoder.unavailableReason ?? 'unknown', kvCache: true };
+/** What a model's images offer, which the decoder cannot know. */
+export interface ImageCapabilities {
+  /** Encoded images keep the decoded image. */
+  readonly pixels: boolean;
+  /** Images are tiled. */
+  readonly tiledImages: boolean;
+}
+
+/**
+ * What a model driven through this decoder ({@link OnnxDecodingSession}) can do: attention (whole
+ * row and per layer) when tapped, KV-cache access, forks and batched side runs; `images` adds
+ * what its images offer.
+ */
+export function decoderCapabilities(decoder: DecoderGraph, images: ImageCapabilities): ModelCapabilities {
+  const tapped = decoder.tapOutputs !== undefined;
+  return {
+    attention: tapped,
+    ...(tapped ? {} : { attentionUnavailableReason: decoder.unavailableReason ?? 'unknown' }),
+    attentionLayers: tapped ? decoder.attentionLayers : [],
+    decoderLayers: decoder.layers,
+    layerAttention: tapped,
+    kvCache: true,
+    fork: true,
+    batchedSideRuns: true,
+    ...images,
+  };
 }

@@ -60,4 +60,37 @@ describe('OnnxDecodingSession tensor disposal', () => {
       expect(live(runs[4]!)).toEqual([]);
       await session.release();
     });
+
+  it('keeps cache tensors a fork still uses: neither disposal nor steps of one session free the other\'s cache', async () => {
+    const spec: DecoderSpec = { hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 50, ropeTheta: 10000, mropeSection: [2, 1, 1], attention: 'softmax', seed: 3, dtype: 'fp32' };
+    const prepared = prepareDecoder(buildDecoder(spec), 'decoder.onnx');
+    const { session, runs } = keepingOutputs(await ort.InferenceSession.create(prepared.bytes));
+    const decoder = describeDecoder(prepared, session, { numKeyValueHeads: 2, headDim: 8 });
+    const embeds = (n: number) => new ort.Tensor('float32', normal(createRandom(n), n * 32, 1), [1, n, 32]);
+    const live = (out: Record<string, ort.Tensor>) => Object.keys(out).filter((k) => out[k]!.location !== 'none' && k.startsWith('present.'));
+    const main = new OnnxDecodingSession(decoder, async (_, n) => embeds(n), 'test');
+    await main.step({ segments: [{ type: 'tokens', ids: new Array<number>(5).fill(0) }], positions: sequentialPositions(3, 0, 5) });
+    const fork = main.fork();
+    // the main session moves on: the prefill's cache is superseded there, but the fork holds it
+    await main.step({ segments: [{ type: 'tokens', ids: [0] }], positions: sequentialPositions(3, 5, 1) });
+    expect(live(runs[0]!)).toHaveLength(4);
+    const out = await fork.step({ segments: [{ type: 'tokens', ids: [0] }], positions: sequentialPositions(3, 5, 1), layerAttention: [1] });
+    expect(out.layerAttention!.length).toBe(6);
+    expect(live(runs[0]!)).toEqual([]); // now nobody holds the prefill's cache
+    // both continuations fed the same input onto the same cache
+    expect(fork.length).toBe(main.length);
+    main.dispose();
+    expect(live(runs[1]!)).toEqual([]);
+    expect(live(runs[2]!)).toHaveLength(4); // the fork's cache is its own
+    const side = await fork.sideRuns([
+      { segments: [{ type: 'tokens', ids: [0] }], positions: sequentialPositions(3, 6, 1) },
+      { segments: [{ type: 'tokens', ids: [0] }], positions: sequentialPositions(3, 6, 1), attention: true },
+    ]);
+    expect(fork.length).toBe(6);
+    expect(Array.from(side[0]!.logits)).toEqual(Array.from(side[1]!.logits));
+    expect(side[1]!.attention!.length).toBe(7);
+    fork.dispose();
+    expect(live(runs[2]!)).toEqual([]);
+    await session.release();
+  });
 });

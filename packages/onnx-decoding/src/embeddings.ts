@@ -1,5 +1,4 @@
-import { IcotError, type InputSegment } from '@icot/core';
-import { FeatureImage } from '@icot/families';
+import { IcotError, type EncodedImage, type InputSegment } from '@icot/core';
 import type { SegmentEncoder } from './decoding-session.js';
 import { floatTensor, type TensorFactory } from './tensors.js';
 
@@ -11,6 +10,11 @@ export interface EmbeddingsEncoderSettings {
   /** Token embeddings of `ids`, `[ids.length, hidden]` row-major. */
   embedTokens(ids: readonly number[]): Promise<Float32Array>;
   readonly tensors: TensorFactory;
+  /**
+   * The feature rows of an image this model encoded (`[patchCount, hidden]` row-major, patch
+   * order), or undefined for an image it did not encode.
+   */
+  featuresOf(image: EncodedImage): Float32Array | undefined;
 }
 
 /**
@@ -33,13 +37,13 @@ export function embeddingsSegmentEncoder(settings: EmbeddingsEncoderSettings): S
         row += s.ids.length;
         continue;
       }
-      const image = s.image;
-      if (!(image instanceof FeatureImage) || image.hidden !== hidden)
+      const features = settings.featuresOf(s.image);
+      if (!features || features.length !== s.image.patchCount * hidden)
         throw new IcotError('internal', 'The image segment was not encoded by this model; use model.encodeImage().');
-      if (s.patches) for (const p of s.patches) embeds.set(image.features.subarray(p * hidden, (p + 1) * hidden), (row++) * hidden);
+      if (s.patches) for (const p of s.patches) embeds.set(features.subarray(p * hidden, (p + 1) * hidden), (row++) * hidden);
       else {
-        embeds.set(image.features, row * hidden);
-        row += image.patchCount;
+        embeds.set(features, row * hidden);
+        row += s.image.patchCount;
       }
     }
     return floatTensor(settings.tensors, settings.inputType, embeds, [1, length, hidden]);

@@ -15,7 +15,16 @@ export {
   type AttentionSites,
   type TappedModel,
 } from './attention-tap.js';
-export { decoderCapabilities, describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints, type PreparedDecoder } from './decoder.js';
+export {
+  decoderCapabilities,
+  describeDecoder,
+  prepareDecoder,
+  type DecoderGraph,
+  type DecoderPreparation,
+  type DecoderShapeHints,
+  type ImageCapabilities,
+  type PreparedDecoder,
+} from './decoder.js';
 export { OnnxDecodingSession, type SegmentEncoder } from './decoding-session.js';
 export { findLogitsProjection, sliceLogitsToLastPosition, LOGITS_PREFIX, LOGITS_TO_KEEP_INPUTS, type LogitsProjection, type LogitsRows } from './logits.js';
 export { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';

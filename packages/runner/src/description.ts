@@ -55,8 +55,6 @@ export interface TriggerDescription {
   readonly signal?: 'newline' | { readonly tokenIds: readonly number[] };
   /** Insert at every n-th signal token (default 2, as the official code). */
   readonly every?: number;
-  /** Also insert right after the prompt (default: the model family's official behaviour). */
-  readonly afterPrompt?: boolean;
 }
 
 /**
@@ -83,12 +81,14 @@ export interface RunDescription {
   readonly selector?: SelectorDescription;
   /** Default `{ name: 'input' }`. */
   readonly decoder?: DecoderDescription;
-  /** Default: newline signal, every 2nd, the family's after-prompt behaviour. */
+  /** Default: newline signal, every 2nd. */
   readonly trigger?: TriggerDescription;
   /** Patches per insertion (default: the family's, 16 for Qwen2-VL). */
   readonly k?: number;
   /** Most insertions per answer (default 3; 0 = plain decoding). */
   readonly maxInsertions?: number;
+  /** Insert right after the prompt, before any text (default: the family's official behaviour, on for Chameleon). */
+  readonly insertAfterPrompt?: boolean;
   /** Never select a patch twice in one answer (default: the family's official behaviour). */
   readonly excludeSelected?: boolean;
   /** Most generated tokens (default 128). */
@@ -101,8 +101,13 @@ export interface RunDescription {
 export interface EncodedImageInfo {
   readonly width: number;
   readonly height: number;
+  /** Its patch grid (a tiled image: the grid its tiles form side by side). */
   readonly rows: number;
   readonly cols: number;
+  /** Number of tiles (1 for a single-grid image). */
+  readonly tiles: number;
+  /** Number of patches (image tokens), over all tiles. */
+  readonly patches: number;
 }
 
 /** The loaded model, as reported to the caller. */
@@ -180,5 +185,9 @@ export function checkRunDescription(description: unknown): asserts description i
     const signal = isObject(trigger) ? trigger['signal'] : trigger;
     if (signal !== undefined && signal !== 'newline' && !(isObject(signal) && Array.isArray(signal['tokenIds'])))
       throw new OptionError(`Signal '${JSON.stringify(signal)}' is not supported.`, { hint: "Use 'newline' or { tokenIds: [...] }." });
+    if (isObject(trigger) && trigger['afterPrompt'] !== undefined)
+      throw new OptionError('trigger.afterPrompt is not a trigger setting: an insertion right after the prompt is the run\'s insertAfterPrompt.', {
+        hint: 'Set insertAfterPrompt at the top level of the run description (default: the model family\'s official behaviour).',
+      });
   }
 }

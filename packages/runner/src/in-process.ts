@@ -6,7 +6,7 @@
  * `runInChildProcess` / `ChildRunner` from `@icot/runner` where runs must be cancellable.
  * @module
  */
-import { generateICoT, type PromptInput, type RgbImage, type VisionLanguageModelV1 } from '@icot/core';
+import { generateICoT, imageTiles, type PromptInput, type RgbImage, type VisionLanguageModelV2 } from '@icot/core';
 import { loadOnnxModel, parseDtype, type DownloadProgress } from '@icot/backend-onnx';
 import { decodeImage, readImageFile } from '@icot/image/node';
 import { checkRunDescription, type EncodedImageInfo, type ImageSource, type LoadedModelInfo, type ModelDescription, type RunDescription, type RunEvent, type RunOutcome } from './description.js';
@@ -25,7 +25,7 @@ export interface LoadModelOptions {
 }
 
 /** Load the model a description names, on its backend (transformers.js is imported only when asked for). */
-export async function loadModel(description: ModelDescription, options: LoadModelOptions = {}): Promise<VisionLanguageModelV1> {
+export async function loadModel(description: ModelDescription, options: LoadModelOptions = {}): Promise<VisionLanguageModelV2> {
   const report = options.onDownload;
   const hub = {
     ...(description.cacheDir ? { cacheDir: description.cacheDir } : {}),
@@ -65,10 +65,10 @@ function stableKey(value: unknown): string {
  * A run with another model releases the held one first.
  */
 export class ModelCache {
-  private entry: { readonly key: string; readonly model: VisionLanguageModelV1 } | undefined;
+  private entry: { readonly key: string; readonly model: VisionLanguageModelV2 } | undefined;
 
   /** The model for `description`: the held one when the description is equal, else a newly loaded one. */
-  async acquire(description: ModelDescription, options: LoadModelOptions & { readonly onEvent?: (event: RunEvent) => void } = {}): Promise<{ model: VisionLanguageModelV1; reused: boolean }> {
+  async acquire(description: ModelDescription, options: LoadModelOptions & { readonly onEvent?: (event: RunEvent) => void } = {}): Promise<{ model: VisionLanguageModelV2; reused: boolean }> {
     const key = stableKey(description);
     if (this.entry?.key === key) return { model: this.entry.model, reused: true };
     await this.dispose();
@@ -125,7 +125,7 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
     for (const rgb of pixels) {
       const image = await model.encodeImage(rgb, signal ? { signal } : {});
       encoded.push(image);
-      images.push({ width: rgb.width, height: rgb.height, rows: image.grid.rows, cols: image.grid.cols });
+      images.push({ width: rgb.width, height: rgb.height, rows: image.grid.rows, cols: image.grid.cols, tiles: imageTiles(image).length, patches: image.patchCount });
     }
     emit({ type: 'images-encoded', images });
     const prompt: PromptInput =
@@ -136,9 +136,10 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
     const result = await generateICoT({
       model,
       prompt,
-      ...createStrategies(description, model),
+      ...createStrategies(description),
       ...(description.k !== undefined ? { k: description.k } : {}),
       ...(description.maxInsertions !== undefined ? { maxInsertions: description.maxInsertions } : {}),
+      ...(description.insertAfterPrompt !== undefined ? { insertAfterPrompt: description.insertAfterPrompt } : {}),
       ...(description.excludeSelected !== undefined ? { excludeSelected: description.excludeSelected } : {}),
       ...(description.maxNewTokens !== undefined ? { maxNewTokens: description.maxNewTokens } : {}),
       ...(description.sampling ? { sampling: description.sampling } : {}),

@@ -1,9 +1,8 @@
 import {
   createSignalTrigger,
-  type InsertionDecoderV1,
-  type PatchSelectorV1,
-  type TriggerV1,
-  type VisionLanguageModelV1,
+  type InsertionDecoderV2,
+  type PatchSelectorV2,
+  type TriggerV2,
 } from '@icot/core';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createRandomSelector } from '@icot/selector-random';
@@ -13,18 +12,18 @@ import { checkRunDescription, type RunDescription } from './description.js';
 
 /** The strategy objects a run description names. */
 export interface Strategies {
-  readonly selector: PatchSelectorV1;
-  readonly decoder: InsertionDecoderV1;
-  readonly trigger: TriggerV1;
+  readonly selector: PatchSelectorV2;
+  readonly decoder: InsertionDecoderV2;
+  readonly trigger: TriggerV2;
 }
 
 /**
  * Build the selector, decoder and trigger a run description names: the one place where names
  * become objects, so the CLI, servers and experiment runs agree. Defaults: ADS, input-end
- * insertion on the official grid, the newline signal every 2nd time, the family's after-prompt
- * behaviour.
+ * insertion on the official grid, the newline signal every 2nd time. (The family's official
+ * behaviours - k, an insertion after the prompt, exclusion - are applied by the ICoT loop.)
  */
-export function createStrategies(description: RunDescription, model: VisionLanguageModelV1): Strategies {
+export function createStrategies(description: RunDescription): Strategies {
   checkRunDescription(description);
   const selectorName = description.selector?.name ?? 'ads';
   const decoder = description.decoder ?? { name: 'input' as const };
@@ -36,10 +35,6 @@ export function createStrategies(description: RunDescription, model: VisionLangu
       decoder.name === 'input'
         ? createInputInsertionDecoder({ layout })
         : createKvInsertionDecoder({ mode: decoder.name === 'kv-copy' ? 'copy' : 'rebind', delimiters: decoder.delimiters ?? true, layout }),
-    trigger: createSignalTrigger({
-      signal: trigger.signal ?? 'newline',
-      every: trigger.every ?? 2,
-      afterPrompt: trigger.afterPrompt ?? model.family.defaults.insertAfterPrompt,
-    }),
+    trigger: createSignalTrigger({ signal: trigger.signal ?? 'newline', every: trigger.every ?? 2 }),
   };
 }

@@ -107,7 +107,7 @@ describe('ChildRunner', () => {
     expect(outcome.result.tokens).toEqual(oracle.tokens);
     expect(outcome.result.insertions.map((i) => i.selected)).toEqual(oracle.events.map((e) => e.selected));
     expect(outcome.model).toEqual({ modelId: expect.any(String), family: 'qwen2-vl', provider: expect.any(String) });
-    expect(outcome.images).toEqual([{ width: 224, height: 224, rows: 8, cols: 8 }]);
+    expect(outcome.images).toEqual([{ width: 224, height: 224, rows: 8, cols: 8, tiles: 1, patches: 64 }]);
     expect(outcome.tokenTexts).toHaveLength(outcome.result.tokens.length);
     expect(remote.map((e) => e.type).slice(0, 4)).toEqual(['model-loading', 'model-loaded', 'images-encoded', 'start']);
     expect(remote.at(-1)).toEqual({ type: 'finish', result: outcome.result });

@@ -3,7 +3,7 @@ import { createRandom, SelectionError } from '@icot/core';
 import { describeSelectorConformance } from '@icot/testing';
 import { createAdsSelector, topKIndices } from './ads.js';
 
-describeSelectorConformance('ADS', () => createAdsSelector(), { requiresAttention: true });
+describeSelectorConformance('ADS', () => createAdsSelector(), { requires: { attention: true } });
 
 describe('topKIndices', () => {
   it('returns the indices of the k largest scores, ascending', () => {
@@ -36,11 +36,11 @@ describe('topKIndices', () => {
 describe('AdsSelector', () => {
   const image = { grid: { rows: 2, cols: 2 }, patchCount: 4, size: { width: 2, height: 2 }, patchBox: () => ({ x: 0, y: 0, width: 1, height: 1 }) };
   it('selects by attention', () => {
-    const { indices } = createAdsSelector().select({ scores: Float32Array.from([0.1, 0.4, 0.3, 0.2]), image, k: 2, exclude: new Set(), step: 0, stepText: '', random: createRandom(0) });
+    const { indices } = createAdsSelector().select({ scores: Float32Array.from([0.1, 0.4, 0.3, 0.2]), image, cacheIndices: Int32Array.from([5, 6, 7, 8]), k: 2, exclude: new Set(), step: 0, stepText: '', random: createRandom(0) });
     expect(indices).toEqual([1, 2]);
   });
   it('rejects k larger than the image and mismatched scores', () => {
-    const base = { image, exclude: new Set<number>(), step: 0, stepText: '', random: createRandom(0) };
+    const base = { image, cacheIndices: Int32Array.from([5, 6, 7, 8]), exclude: new Set<number>(), step: 0, stepText: '', random: createRandom(0) };
     expect(() => createAdsSelector().select({ ...base, scores: new Float32Array(4), k: 5 })).toThrow(SelectionError);
     expect(() => createAdsSelector().select({ ...base, scores: new Float32Array(3), k: 1 })).toThrow(SelectionError);
   });

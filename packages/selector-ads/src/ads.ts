@@ -1,4 +1,4 @@
-import { IcotError, SelectionError, type PatchSelection, type PatchSelectorV1, type SelectionRequest } from '@icot/core';
+import { IcotError, SelectionError, type PatchSelection, type PatchSelectorV2, type SelectionRequest, type SelectorRequirements } from '@icot/core';
 
 /**
  * Indices of the `k` largest `scores`, skipping `exclude`, returned ascending. Ties go to the
@@ -56,12 +56,13 @@ export interface AdsSelectorSettings {
 
 /**
  * Attention-driven Selection: top-k patches of the query image by the signal token's attention
- * (mean over layers and heads, as the backend reports it), indices ascending. Patches in
+ * (mean over layers and heads, as the backend reports it, read through the image's patch map: on a
+ * tiled image, over every tile's tokens and the global view's), indices ascending. Patches in
  * `request.exclude` are skipped; when fewer than k remain, all remaining ones are returned.
  */
-export class AdsSelector implements PatchSelectorV1 {
-  readonly specificationVersion = 'v1' as const;
-  readonly requiresAttention = true;
+export class AdsSelector implements PatchSelectorV2 {
+  readonly specificationVersion = 'v2' as const;
+  readonly requires: SelectorRequirements = { attention: true };
   readonly name: string;
 
   constructor(settings: AdsSelectorSettings = {}) {

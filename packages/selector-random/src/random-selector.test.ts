@@ -3,11 +3,11 @@ import { createRandom } from '@icot/core';
 import { describeSelectorConformance } from '@icot/testing';
 import { createRandomSelector } from './random-selector.js';
 
-describeSelectorConformance('random', () => createRandomSelector(), { requiresAttention: false });
+describeSelectorConformance('random', () => createRandomSelector(), { requires: { attention: false } });
 
 describe('RandomSelector', () => {
   const image = { grid: { rows: 4, cols: 4 }, patchCount: 16, size: { width: 4, height: 4 }, patchBox: () => ({ x: 0, y: 0, width: 1, height: 1 }) };
-  const request = (seed: number) => ({ image, k: 4, exclude: new Set<number>(), step: 0, stepText: '', random: createRandom(seed) });
+  const request = (seed: number) => ({ image, cacheIndices: Int32Array.from({ length: 16 }, (_, i) => i), k: 4, exclude: new Set<number>(), step: 0, stepText: '', random: createRandom(seed) });
 
   it('differs across seeds and covers every patch evenly', () => {
     const selector = createRandomSelector();

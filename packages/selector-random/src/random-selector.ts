@@ -1,4 +1,4 @@
-import { SelectionError, type PatchSelection, type PatchSelectorV1, type SelectionRequest } from '@icot/core';
+import { SelectionError, type PatchSelection, type PatchSelectorV2, type SelectionRequest, type SelectorRequirements } from '@icot/core';
 
 /**
  * Random selection, the ablation baseline: k patches of the query image drawn uniformly without
@@ -6,10 +6,10 @@ import { SelectionError, type PatchSelection, type PatchSelectorV1, type Selecti
  * patches; indices ascending. Needs no attention, so it also runs on models whose attention
  * cannot be read.
  */
-export class RandomSelector implements PatchSelectorV1 {
-  readonly specificationVersion = 'v1' as const;
+export class RandomSelector implements PatchSelectorV2 {
+  readonly specificationVersion = 'v2' as const;
   readonly name = 'random';
-  readonly requiresAttention = false;
+  readonly requires: SelectorRequirements = { attention: false };
 
   select(request: SelectionRequest): PatchSelection {
     const { image, k, exclude, random } = request;

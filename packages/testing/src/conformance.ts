@@ -1,4 +1,4 @@
-import type { TriggerV1 } from '@icot/core';
+import type { TriggerV2 } from '@icot/core';
 import type { WeightDtype } from './models/weights.js';
 
 /**
@@ -67,10 +67,10 @@ export function argmax(values: Float32Array, length = values.length): number {
 }
 
 /** A trigger that fires on every `n`-th generated token, whatever it is (no vocabulary-size id list). */
-export function everyNthTokenTrigger(n: number): TriggerV1 {
+export function everyNthTokenTrigger(n: number): TriggerV2 {
   return {
-    specificationVersion: 'v1',
+    specificationVersion: 'v2',
     name: `every-${n}-tokens`,
-    start: () => ({ afterPrompt: () => false, onToken: ({ step }) => (step + 1) % n === 0 }),
+    start: () => ({ onToken: ({ step }) => (step + 1) % n === 0 }),
   };
 }

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
   IcotError,
-  slicePositions,
-  type DecodingSessionV1,
+  gatherPositions,
+  type DecodingSessionV2,
   type EncodedImage,
-  type InsertionDecoderV1,
+  type InsertionDecoderV2,
   type PreparedPrompt,
   type RgbImage,
-  type VisionLanguageModelV1,
+  type StepInput,
+  type VisionLanguageModelV2,
 } from '@icot/core';
 import { firstLogitDifference, toleranceOf, type ConformanceDtype } from './conformance.js';
 
 /** How the decoder suite gets a model to insert into. */
 export interface DecoderConformanceSetup {
-  readonly model: VisionLanguageModelV1;
+  readonly model: VisionLanguageModelV2;
   readonly image: RgbImage;
   /** A prompt with exactly one image placeholder. */
   readonly promptText: string;
@@ -48,18 +49,18 @@ export interface DecoderConformanceCapabilities {
 }
 
 /** A view of `session` without KV cache access. */
-function withoutKvCache(session: DecodingSessionV1): DecodingSessionV1 {
+function withoutKvCache(session: DecodingSessionV2): DecodingSessionV2 {
   return {
     get length() {
       return session.length;
     },
-    step: (input) => session.step(input),
+    step: (input: StepInput) => session.step(input),
     dispose: () => session.dispose(),
   };
 }
 
 /**
- * Behavioural conformance suite of {@link InsertionDecoderV1}: an insertion extends the cache,
+ * Behavioural conformance suite of {@link InsertionDecoderV2}: an insertion extends the cache,
  * moves positions forward, gives next-token logits, is deterministic, needs KV cache access or
  * not as declared, and relates to input-end insertion as declared. It compares logits in one
  * pass without copies, so it runs at real vocabulary sizes (151,936). `setup` is called once per
@@ -67,12 +68,12 @@ function withoutKvCache(session: DecodingSessionV1): DecodingSessionV1 {
  */
 export function describeDecoderConformance(
   name: string,
-  create: () => InsertionDecoderV1,
+  create: () => InsertionDecoderV2,
   setup: () => Promise<DecoderConformanceSetup>,
   capabilities: DecoderConformanceCapabilities,
 ): void {
   const tolerance = toleranceOf(capabilities.dtype).logits;
-  describe(`InsertionDecoderV1 conformance: ${name}`, () => {
+  describe(`InsertionDecoderV2 conformance: ${name}`, () => {
     let ready: Promise<DecoderConformanceSetup> | undefined;
     /** A session prefilled with the prompt. */
     const start = async () => {
@@ -84,7 +85,7 @@ export function describeDecoderConformance(
       return { model: s.model, image, prompt, session, first };
     };
     /** Logits after one more token (id 0) at `position`, and the session's length before it. */
-    const continueAt = async (model: VisionLanguageModelV1, session: DecodingSessionV1, position: number) => {
+    const continueAt = async (model: VisionLanguageModelV2, session: DecodingSessionV2, position: number) => {
       const after = session.length;
       const next = await session.step({ segments: [{ type: 'tokens', ids: [0] }], positions: model.family.textPositions(position, 1) });
       session.dispose();
@@ -98,8 +99,8 @@ export function describeDecoderConformance(
           model,
           session: options.hideKvCache ? withoutKvCache(session) : session,
           image,
-          imageStart: prompt.images[0]!.start,
-          imagePositions: slicePositions(prompt.positions, prompt.images[0]!.start, prompt.images[0]!.start + image.patchCount),
+          cacheIndices: prompt.images[0]!.cacheIndices,
+          imagePositions: gatherPositions(prompt.positions, prompt.images[0]!.cacheIndices),
           patches,
           position: prompt.nextPosition,
           logits: first.logits,
@@ -112,18 +113,19 @@ export function describeDecoderConformance(
       return { result, before, after, next, prompt, image, model };
     };
     /** Input-end insertion of `patches`, computed here: the family's block fed as one step. */
-    const inputInsertion = async (patches: readonly number[], layout: InsertionDecoderV1['layout']) => {
-      const { model, image, prompt, session }: { model: VisionLanguageModelV1; image: EncodedImage; prompt: PreparedPrompt; session: DecodingSessionV1 } = await start();
+    const inputInsertion = async (patches: readonly number[], layout: InsertionDecoderV2['layout']) => {
+      const { model, image, prompt, session }: { model: VisionLanguageModelV2; image: EncodedImage; prompt: PreparedPrompt; session: DecodingSessionV2 } = await start();
       const block = model.family.insertionBlock({ image, patches, start: prompt.nextPosition, layout });
       const out = await session.step({ segments: block.segments, positions: block.positions });
       const { after, next } = await continueAt(model, session, block.nextPosition);
       return { logits: out.logits, after, next };
     };
 
-    it('declares the v1 specification and a layout', () => {
+    it('declares the v2 specification, a layout and what it requires', () => {
       const decoder = create();
-      expect(decoder.specificationVersion).toBe('v1');
+      expect(decoder.specificationVersion).toBe('v2');
       expect(['grid', 'source']).toContain(decoder.layout);
+      expect(decoder.requires.kvCache).toBe(capabilities.kvCache);
     });
 
     it('extends the cache by the inserted tokens and moves positions forward', async () => {

@@ -2,15 +2,19 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import {
   AbortedError,
   AttentionUnavailableError,
+  IcotError,
   PromptError,
   generateICoT,
-  type DecodingSessionV1,
+  imageTiles,
+  type PromptImage,
+  type StepInput,
+  type DecodingSessionV2,
   type EncodedImage,
-  type InsertionDecoderV1,
-  type PatchSelectorV1,
+  type InsertionDecoderV2,
+  type PatchSelectorV2,
   type PreparedPrompt,
   type RgbImage,
-  type VisionLanguageModelV1,
+  type VisionLanguageModelV2,
 } from '@icot/core';
 import { argmax, everyNthTokenTrigger, firstLogitDifference, toleranceOf, type ConformanceDtype } from './conformance.js';
 
@@ -38,6 +42,34 @@ export interface ModelConformanceCapabilities {
    */
   readonly crop: boolean;
   /**
+   * Steps honour `layerAttention` (per-step signals for triggers): the suite checks that the row
+   * averaged over all attention layers equals the `attention` row, that a one-layer row is a
+   * distribution over the cache, and both come from one step; otherwise that asking for it fails
+   * with an `IcotError`.
+   */
+  readonly layerAttention: boolean;
+  /**
+   * Sessions fork: the suite checks that a fork continues exactly like a fresh session fed the
+   * same inputs, that neither the fork's steps nor its disposal change the original (and the other
+   * way round: a fork outlives the session it came from), and that forks of forks work; otherwise
+   * that sessions have no `fork`.
+   */
+  readonly fork: boolean;
+  /**
+   * Sessions run batched side runs: the suite checks that each row's output matches the same input
+   * fed to a fork, that the session's cache is unchanged, and that inputs of unequal lengths are
+   * refused with an `IcotError`; otherwise that sessions have no `sideRuns`.
+   */
+  readonly batchedSideRuns: boolean;
+  /** Encoded images carry the decoded image (`pixels`): the suite checks it is the image given; otherwise that there is none. */
+  readonly pixels: boolean;
+  /**
+   * Images are tiled: the suite checks the tiles (consecutive patch ranges, boxes inside the image,
+   * each patch's box inside its tile's) and that the patch map puts other inputs between tiles;
+   * otherwise that images have no tiles and the patch map is one contiguous run.
+   */
+  readonly tiledImages: boolean;
+  /**
    * Precision of the model's weights and activations (default `fp32`); sets the tolerance of the
    * logits comparisons (cached vs one-piece decoding) and of attention sums, see
    * {@link CONFORMANCE_TOLERANCES}. Determinism checks stay exact.
@@ -47,14 +79,14 @@ export interface ModelConformanceCapabilities {
 
 /** How the suite gets a model to test. */
 export interface ModelConformanceSetup {
-  readonly model: VisionLanguageModelV1;
+  readonly model: VisionLanguageModelV2;
   /** An image the model accepts. */
   readonly image: RgbImage;
   /** A prompt with exactly one image placeholder. */
   readonly promptText: string;
   /** ICoT parts for the end-to-end check. */
-  readonly selector: PatchSelectorV1;
-  readonly decoder: InsertionDecoderV1;
+  readonly selector: PatchSelectorV2;
+  readonly decoder: InsertionDecoderV2;
 }
 
 /** The positions of `prompt` followed by one text token at `next` (for a one-piece recompute). */
@@ -69,8 +101,30 @@ function withOneMorePosition(prompt: PreparedPrompt, next: { data: Int32Array })
   return { axes, length, data };
 }
 
+/** What each cache index of a prompt holds when its segments are fed in order: an image patch, or nothing (a text token). */
+function feedsOf(segments: PreparedPrompt['segments']): Map<number, { image: PromptImage['image']; patch: number }> {
+  const fed = new Map<number, { image: PromptImage['image']; patch: number }>();
+  let offset = 0;
+  for (const segment of segments) {
+    if (segment.type === 'tokens') offset += segment.ids.length;
+    else for (const patch of segment.patches ?? Array.from({ length: segment.image.patchCount }, (_, i) => i)) fed.set(offset++, { image: segment.image, patch });
+  }
+  return fed;
+}
+
+/** The sum and smallest entry of a row. */
+function rowStats(row: Float32Array): { sum: number; min: number } {
+  let sum = 0;
+  let min = Infinity;
+  for (const v of row) {
+    sum += v;
+    if (!(v >= min)) min = v;
+  }
+  return { sum, min };
+}
+
 /**
- * Behavioural conformance suite of {@link VisionLanguageModelV1}: every backend runs it with
+ * Behavioural conformance suite of {@link VisionLanguageModelV2}: every backend runs it with
  * its own models. Capabilities are declared, never discovered by skipping. Nothing in it is
  * O(V^2) or spreads vocabulary-size arrays, so it runs at real vocabulary sizes (151,936).
  */
@@ -80,7 +134,7 @@ export function describeModelConformance(
   capabilities: ModelConformanceCapabilities,
 ): void {
   const tolerance = toleranceOf(capabilities.dtype);
-  describe(`VisionLanguageModelV1 conformance: ${name}`, () => {
+  describe(`VisionLanguageModelV2 conformance: ${name}`, () => {
     let s: ModelConformanceSetup;
     let image: EncodedImage;
     const prepare = () => s.model.preparePrompt({ text: s.promptText, images: [image] });
@@ -99,12 +153,33 @@ export function describeModelConformance(
       await s?.model.dispose();
     });
 
-    it('declares the v1 specification and its capabilities', () => {
-      expect(s.model.specificationVersion).toBe('v1');
-      expect(s.model.family.specificationVersion).toBe('v1');
-      expect(s.model.capabilities.attention).toBe(capabilities.attention);
-      if (!capabilities.attention) expect(s.model.capabilities.attentionUnavailableReason).toBeTruthy();
-      expect(s.model.capabilities.kvCache ?? false).toBe(capabilities.kvCache);
+    it('declares the v2 specification and its capabilities', () => {
+      expect(s.model.specificationVersion).toBe('v2');
+      expect(s.model.family.specificationVersion).toBe('v2');
+      const caps = s.model.capabilities;
+      expect({
+        attention: caps.attention,
+        kvCache: caps.kvCache,
+        layerAttention: caps.layerAttention,
+        fork: caps.fork,
+        batchedSideRuns: caps.batchedSideRuns,
+        pixels: caps.pixels,
+        tiledImages: caps.tiledImages,
+      }).toEqual({
+        attention: capabilities.attention,
+        kvCache: capabilities.kvCache,
+        layerAttention: capabilities.layerAttention,
+        fork: capabilities.fork,
+        batchedSideRuns: capabilities.batchedSideRuns,
+        pixels: capabilities.pixels,
+        tiledImages: capabilities.tiledImages,
+      });
+      if (!capabilities.attention) expect(caps.attentionUnavailableReason).toBeTruthy();
+      expect(Number.isInteger(caps.decoderLayers) && caps.decoderLayers > 0).toBe(true);
+      if (capabilities.attention) {
+        expect(caps.attentionLayers.length).toBeGreaterThan(0);
+        for (const layer of caps.attentionLayers) expect(layer >= 0 && layer < caps.decoderLayers).toBe(true);
+      } else expect(caps.attentionLayers).toEqual([]);
       expect(typeof image.crop === 'function').toBe(capabilities.crop);
       expect(s.model.vocabSize).toBeGreaterThan(0);
       expect(s.model.eosTokenIds.length).toBeGreaterThan(0);
@@ -115,8 +190,10 @@ export function describeModelConformance(
       }
     });
 
-    it('encodes an image into a patch grid of boxes inside the image, in raster order', () => {
-      expect(image.patchCount).toBe(image.grid.rows * image.grid.cols);
+    it('encodes an image into patches with boxes inside the image, in raster order of their grid', () => {
+      const tiles = imageTiles(image);
+      expect(image.patchCount).toBe(tiles.reduce((n, t) => n + t.grid.rows * t.grid.cols, 0));
+      if (!image.tiles) expect(image.patchCount).toBe(image.grid.rows * image.grid.cols);
       expect(image.size).toEqual({ width: s.image.width, height: s.image.height });
       let area = 0;
       for (let i = 0; i < image.patchCount; i++) {
@@ -127,9 +204,9 @@ export function describeModelConformance(
         expect(b.y + b.height).toBeLessThanOrEqual(s.image.height + 1e-6);
         area += b.width * b.height;
       }
-      // the grid covers the image, or the part a cropping processor keeps
+      // each grid covers the image, or the part a cropping processor keeps
       expect(area).toBeGreaterThan(0);
-      expect(area).toBeLessThanOrEqual(s.image.width * s.image.height + 1e-3);
+      expect(area).toBeLessThanOrEqual(tiles.length * s.image.width * s.image.height + 1e-3);
       // raster order: patch 1 is right of patch 0 when the grid has more than one column
       if (image.grid.cols > 1) expect(image.patchBox(1).x).toBeGreaterThan(image.patchBox(0).x);
     });
@@ -139,11 +216,56 @@ export function describeModelConformance(
       expect(prompt.positions.length).toBe(prompt.length);
       expect(prompt.positions.axes).toBe(s.model.family.positionAxes);
       expect(prompt.images).toHaveLength(1);
-      expect(prompt.images[0]!.start).toBeGreaterThanOrEqual(0);
-      expect(prompt.images[0]!.start + image.patchCount).toBeLessThanOrEqual(prompt.length);
       expect(prompt.nextPosition).toBeGreaterThan(0);
       for (const id of prompt.textTokenIds) expect(id).toBeLessThan(s.model.vocabSize);
     });
+
+    it("gives every prompt image a patch map: patch p of the image is the input at cache index cacheIndices[p]", async () => {
+      const prompt = await prepare();
+      const fed = feedsOf(prompt.segments);
+      for (const entry of prompt.images) {
+        const map = entry.cacheIndices;
+        expect(map.length).toBe(entry.image.patchCount);
+        for (let p = 0; p < map.length; p++) expect(fed.get(map[p]!)).toEqual({ image: entry.image, patch: p });
+      }
+      const map = prompt.images[0]!.cacheIndices;
+      const contiguous = map.every((c, p) => c === map[0]! + p);
+      if (capabilities.tiledImages) expect(contiguous).toBe(false); // the family's separators sit between tiles
+      else expect(contiguous).toBe(true);
+    });
+
+    if (capabilities.tiledImages)
+      it('tiles images: consecutive patch ranges, boxes inside the image, each patch inside its tile', () => {
+        const tiles = image.tiles!;
+        expect(tiles.length).toBeGreaterThan(1);
+        let next = 0;
+        for (const tile of tiles) {
+          expect(tile.firstPatch).toBe(next);
+          next += tile.grid.rows * tile.grid.cols;
+          const b = tile.box;
+          expect(b.x >= -1e-6 && b.y >= -1e-6 && b.x + b.width <= s.image.width + 1e-6 && b.y + b.height <= s.image.height + 1e-6).toBe(true);
+          for (let p = tile.firstPatch; p < next; p++) {
+            const box = image.patchBox(p);
+            expect(box.x >= b.x - 1e-6 && box.y >= b.y - 1e-6 && box.x + box.width <= b.x + b.width + 1e-6 && box.y + box.height <= b.y + b.height + 1e-6).toBe(true);
+          }
+        }
+        expect(next).toBe(image.patchCount);
+      });
+    else
+      it('declares no tiled images: images have no tiles', () => {
+        expect(image.tiles).toBeUndefined();
+      });
+
+    if (capabilities.pixels)
+      it('keeps the decoded image on the encoded image (for selectors that read pixels)', () => {
+        expect(image.pixels).toBeDefined();
+        expect({ width: image.pixels!.width, height: image.pixels!.height }).toEqual({ width: s.image.width, height: s.image.height });
+        expect(image.pixels!.data).toEqual(s.image.data);
+      });
+    else
+      it('declares no pixels: encoded images carry none', () => {
+        expect(image.pixels).toBeUndefined();
+      });
 
     it('rejects a prompt without an image placeholder when an image is given', async () => {
       const text = s.promptText.split(s.model.family.imagePlaceholder).join('');
@@ -202,14 +324,131 @@ export function describeModelConformance(
       });
     }
 
+    const token = (ids: number[]): StepInput['segments'] => [{ type: 'tokens', ids }];
+    if (capabilities.layerAttention) {
+      it(`returns the attention row averaged over chosen layers from the same step (all of them: the attention row, within ${tolerance.attention})`, async () => {
+        const prompt = await prepare();
+        const layers = s.model.capabilities.attentionLayers;
+        const session = s.model.createSession();
+        const out = await session.step({ segments: prompt.segments, positions: prompt.positions, attention: true, layerAttention: layers });
+        expect(out.layerAttention!.length).toBe(session.length);
+        let worst = 0;
+        for (let j = 0; j < session.length; j++) worst = Math.max(worst, Math.abs(out.layerAttention![j]! - out.attention![j]!));
+        expect(worst).toBeLessThanOrEqual(tolerance.attention);
+        const last = layers.at(-1)!;
+        const one = await session.step({ segments: token([0]), positions: s.model.family.textPositions(prompt.nextPosition, 1), layerAttention: [last] });
+        expect(one.attention).toBeUndefined();
+        expect(one.layerAttention!.length).toBe(session.length);
+        const { sum, min } = rowStats(one.layerAttention!);
+        expect(min).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(sum - 1)).toBeLessThanOrEqual(tolerance.attentionSum);
+        if (layers.length > 1) {
+          // one layer's row is its own, not the average of all
+          const all = await session.step({ segments: token([0]), positions: s.model.family.textPositions(prompt.nextPosition + 1, 1), attention: true, layerAttention: [last] });
+          let gap = 0;
+          for (let j = 0; j < session.length; j++) gap = Math.max(gap, Math.abs(all.layerAttention![j]! - all.attention![j]!));
+          expect(gap).toBeGreaterThan(tolerance.attention);
+        }
+        session.dispose();
+      });
+    } else {
+      it('declares no per-layer attention: asking for it fails with an IcotError', async () => {
+        const prompt = await prepare();
+        const session = s.model.createSession();
+        const error = await session.step({ segments: prompt.segments, positions: prompt.positions, layerAttention: [0] }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(IcotError.is(error)).toBe(true);
+        session.dispose();
+      });
+    }
+
+    if (capabilities.fork) {
+      it('forks sessions: a fork continues like a fresh session, and neither changes the other, even after disposal', async () => {
+        const { prompt, session: main } = await prefilled();
+        const at = (offset: number, n = 1) => s.model.family.textPositions(prompt.nextPosition + offset, n);
+        const fork = main.fork!();
+        expect(fork.length).toBe(main.length);
+        const forkOut = await fork.step({ segments: token([1, 2]), positions: at(0, 2) });
+        expect(fork.length).toBe(prompt.length + 2);
+        expect(main.length).toBe(prompt.length);
+        const grandchild = fork.fork!();
+        const mainOut = await main.step({ segments: token([3]), positions: at(0) });
+        // the original after the fork's steps equals a session that never forked
+        const fresh = s.model.createSession();
+        await fresh.step({ segments: prompt.segments, positions: prompt.positions });
+        const freshOut = await fresh.step({ segments: token([3]), positions: at(0) });
+        expect(firstLogitDifference(mainOut.logits, freshOut.logits, s.model.vocabSize, 0)).toBeUndefined();
+        fresh.dispose();
+        // the fork equals a fresh session fed the fork's inputs
+        const other = s.model.createSession();
+        await other.step({ segments: prompt.segments, positions: prompt.positions });
+        const otherOut = await other.step({ segments: token([1, 2]), positions: at(0, 2) });
+        expect(firstLogitDifference(forkOut.logits, otherOut.logits, s.model.vocabSize, 0)).toBeUndefined();
+        const otherNext = await other.step({ segments: token([4]), positions: at(2) });
+        other.dispose();
+        // forks outlive what they came from: dispose the original and the fork, then step the grandchild
+        main.dispose();
+        fork.dispose();
+        const grandOut = await grandchild.step({ segments: token([4]), positions: at(2) });
+        expect(firstLogitDifference(grandOut.logits, otherNext.logits, s.model.vocabSize, 0)).toBeUndefined();
+        grandchild.dispose();
+      });
+    } else {
+      it('declares no forks: sessions have no fork', () => {
+        const session = s.model.createSession();
+        expect(session.fork).toBeUndefined();
+        session.dispose();
+      });
+    }
+
+    if (capabilities.batchedSideRuns) {
+      it(`runs batched side runs: each row like the same input on a fork (${tolerance.logits}), the cache unchanged, unequal lengths refused`, async () => {
+        const { prompt, session } = await prefilled();
+        const at = s.model.family.textPositions(prompt.nextPosition, 2);
+        const inputs: StepInput[] = [token([1, 2]), token([5, 6]), token([1, 2])].map((segments) => ({ segments, positions: at }));
+        const outs = await session.sideRuns!(inputs);
+        expect(outs).toHaveLength(3);
+        expect(session.length).toBe(prompt.length);
+        for (const [i, input] of inputs.entries()) {
+          const single = s.model.createSession();
+          await single.step({ segments: prompt.segments, positions: prompt.positions });
+          const expected = await single.step(input);
+          single.dispose();
+          expect(firstLogitDifference(outs[i]!.logits, expected.logits, s.model.vocabSize, tolerance.logits)).toBeUndefined();
+        }
+        expect(firstLogitDifference(outs[0]!.logits, outs[1]!.logits, s.model.vocabSize, 0)).toBeDefined();
+        // the session goes on as if nothing happened
+        const next = await session.step({ segments: token([3]), positions: s.model.family.textPositions(prompt.nextPosition, 1) });
+        const fresh = s.model.createSession();
+        await fresh.step({ segments: prompt.segments, positions: prompt.positions });
+        const expected = await fresh.step({ segments: token([3]), positions: s.model.family.textPositions(prompt.nextPosition, 1) });
+        fresh.dispose();
+        expect(firstLogitDifference(next.logits, expected.logits, s.model.vocabSize, 0)).toBeUndefined();
+        const uneven = await session.sideRuns!([inputs[0]!, { segments: token([1]), positions: s.model.family.textPositions(prompt.nextPosition, 1) }]).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(IcotError.is(uneven)).toBe(true);
+        session.dispose();
+      });
+    } else {
+      it('declares no batched side runs: sessions have no sideRuns', () => {
+        const session = s.model.createSession();
+        expect(session.sideRuns).toBeUndefined();
+        session.dispose();
+      });
+    }
+
     if (capabilities.kvCache) {
       it('gives KV cache access: copies append, hold the source keys exactly, and keep what transformKeys writes', async () => {
         const { prompt, session } = await prefilled();
         const cache = session.kvCache!;
         expect(cache).toBeDefined();
         for (const size of [cache.layers, cache.kvHeads, cache.headDim]) expect(Number.isInteger(size) && size > 0).toBe(true);
-        const start = prompt.images[0]!.start;
-        const sources = [start, start + image.patchCount - 1, prompt.length - 1];
+        const map = prompt.images[0]!.cacheIndices;
+        const sources = [map[0]!, map[image.patchCount - 1]!, prompt.length - 1];
         const perLayer = cache.kvHeads * sources.length * cache.headDim;
         /** Copy `from`, recording each layer's keys as transformKeys sees them (optionally rewriting them). */
         const copy = (from: readonly number[], rewrite?: (keys: Float32Array) => void): Float32Array[] => {
@@ -273,7 +512,7 @@ export function describeModelConformance(
         expect(prompt.images[0]!.region).toBe(true);
         expect(prompt.images[0]!.image.patchCount).toBe(region.patchCount);
         expect(prompt.images[1]!.region ?? false).toBe(false);
-        expect(prompt.images[1]!.start).toBeGreaterThanOrEqual(prompt.images[0]!.start + region.patchCount);
+        expect(prompt.images[1]!.cacheIndices[0]).toBeGreaterThanOrEqual(prompt.images[0]!.cacheIndices[0]! + region.patchCount);
         expect(prompt.length).toBeGreaterThanOrEqual(plain.length + region.patchCount);
         const session = s.model.createSession();
         const out = await session.step({ segments: prompt.segments, positions: prompt.positions });
@@ -301,7 +540,7 @@ export function describeModelConformance(
 
     it('stops with AbortedError when the signal is aborted', async () => {
       const prompt = await prepare();
-      const session: DecodingSessionV1 = s.model.createSession();
+      const session: DecodingSessionV2 = s.model.createSession();
       const controller = new AbortController();
       controller.abort();
       await expect(session.step({ segments: prompt.segments, positions: prompt.positions, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
@@ -316,7 +555,7 @@ export function describeModelConformance(
         decoder: s.decoder,
         trigger: everyNthTokenTrigger(3),
         k: Math.min(4, image.patchCount),
-        maxInsertions: capabilities.attention || !s.selector.requiresAttention ? 2 : 0,
+        maxInsertions: capabilities.attention || !s.selector.requires.attention ? 2 : 0,
         maxNewTokens: 12,
         ...(sampling ? { sampling } : {}),
       });
@@ -326,7 +565,7 @@ export function describeModelConformance(
       const b = await icot();
       expect(a.tokens).toEqual(b.tokens);
       expect(a.insertions.map((i) => i.selected)).toEqual(b.insertions.map((i) => i.selected));
-      if (capabilities.attention || !s.selector.requiresAttention) expect(a.insertions.length).toBeGreaterThan(0);
+      if (capabilities.attention || !s.selector.requires.attention) expect(a.insertions.length).toBeGreaterThan(0);
     });
 
     it('samples with temperature and top-p through the loop, the same tokens for the same seed', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamICoT, type EncodedImage, type ICoTEvent, type InsertionDecoderV1, type PatchSelectorV1, type VisionLanguageModelV1 } from '@icot/core';
+import { massAt, streamICoT, type EncodedImage, type ICoTEvent, type InsertionDecoderV2, type PatchSelectorV2, type VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { argmax, everyNthTokenTrigger, toleranceOf } from './conformance.js';
 
@@ -28,10 +28,10 @@ export function realModelEnvironment(env: NodeJS.ProcessEnv = process.env, cwd =
 
 /** The parts the real-model check runs a model with. */
 export interface RealModelSetup {
-  readonly model: VisionLanguageModelV1;
+  readonly model: VisionLanguageModelV2;
   /** The selector of the ICoT run (ADS for an attention check). */
-  readonly selector: PatchSelectorV1;
-  readonly decoder: InsertionDecoderV1;
+  readonly selector: PatchSelectorV2;
+  readonly decoder: InsertionDecoderV2;
 }
 
 /** Options of {@link describeRealModelChecks}. */
@@ -205,9 +205,7 @@ export function describeRealModelChecks(options: RealModelCheckOptions): void {
             expect(min).toBeGreaterThanOrEqual(0);
             expect(Math.abs(sum - 1)).toBeLessThanOrEqual(tolerance.attentionSum);
           }
-          let imageMass = 0;
-          const start = prompt.images[0]!.start;
-          for (let i = start; i < start + image.patchCount; i++) imageMass += next.attention![i]!;
+          const imageMass = massAt(next.attention!, prompt.images[0]!.cacheIndices);
           console.log(`[real model] attention of the first generated token: ${(imageMass * 100).toFixed(1)}% on the image`);
         } finally {
           session.dispose();

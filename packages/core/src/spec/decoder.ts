@@ -1,14 +1,15 @@
 import type { PatchLayout } from './family.js';
-import type { DecodingSessionV1, EncodedImage, PositionIds, VisionLanguageModelV1 } from './model.js';
+import type { DecodingSessionV2, EncodedImage, PositionIds, VisionLanguageModelV2 } from './model.js';
 
 /** What an insertion decoder is asked to do. */
 export interface InsertionRequest {
-  readonly model: VisionLanguageModelV1;
-  readonly session: DecodingSessionV1;
+  readonly model: VisionLanguageModelV2;
+  readonly session: DecodingSessionV2;
+  /** The query image. */
   readonly image: EncodedImage;
-  /** Index of the image's first token in the KV cache. */
-  readonly imageStart: number;
-  /** Position ids the image's tokens had in the prompt (one per patch). */
+  /** The query image's patch map: KV-cache index of each of its patches in the prompt. */
+  readonly cacheIndices: Int32Array;
+  /** Position ids each patch of the query image had in the prompt (one per patch, patch order). */
   readonly imagePositions: PositionIds;
   /** Selected patch indices, ascending. */
   readonly patches: readonly number[];
@@ -18,6 +19,8 @@ export interface InsertionRequest {
   readonly logits: Float32Array;
   /** Return the attention row of the block's last input too. */
   readonly attention?: boolean;
+  /** Return the block's last input's attention averaged over these layers too (see `StepInput.layerAttention`). */
+  readonly layerAttention?: readonly number[];
   readonly signal?: AbortSignal;
 }
 
@@ -26,17 +29,25 @@ export interface InsertionResult {
   /** Next-token logits after the block. */
   readonly logits: Float32Array;
   readonly attention?: Float32Array;
+  readonly layerAttention?: Float32Array;
   /** Position id of the first input after the block. */
   readonly nextPosition: number;
   /** Number of cache positions the block added. */
   readonly insertedTokens: number;
 }
 
-/** Feeds selected patches back into the model (specification v1). */
-export interface InsertionDecoderV1 {
-  readonly specificationVersion: 'v1';
+/** What a decoder needs from the model, checked by the ICoT loop before a run. */
+export interface DecoderRequirements {
+  /** Direct KV-cache access (`session.kvCache`). */
+  readonly kvCache: boolean;
+}
+
+/** Feeds selected patches back into the model (specification v2). */
+export interface InsertionDecoderV2 {
+  readonly specificationVersion: 'v2';
   readonly name: string;
   /** Layout of the inserted patches in position space. */
   readonly layout: PatchLayout;
+  readonly requires: DecoderRequirements;
   insert(request: InsertionRequest): Promise<InsertionResult>;
 }

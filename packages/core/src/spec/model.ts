@@ -1,4 +1,4 @@
-import type { ModelFamilyV1 } from './family.js';
+import type { ModelFamilyV2 } from './family.js';
 
 /** A decoded 8-bit RGB image, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -16,35 +16,73 @@ export interface Box {
   readonly height: number;
 }
 
-/** The grid of image tokens a model sees for one image (after any patch merging). */
+/** A grid of image tokens (after any patch merging): a whole image's, or one tile's. */
 export interface PatchGrid {
   readonly rows: number;
   readonly cols: number;
 }
 
 /**
+ * One tile of a tiled image (SmolVLM / Idefics3 and LLaVA-NeXT split an image into tiles plus a
+ * downscaled global view): its own patch grid over one rectangle of the original image. The
+ * tile's patches are `firstPatch .. firstPatch + grid.rows * grid.cols - 1`, in raster order of
+ * `grid`.
+ */
+export interface ImageTile {
+  readonly grid: PatchGrid;
+  /** Index (in the image's patch list) of the tile's first patch. */
+  readonly firstPatch: number;
+  /** Pixel rectangle of the original image the tile covers (the whole image for the global view). */
+  readonly box: Box;
+  /** Where the tile sits in the tiling (0-based), or `global` for the downscaled view of the whole image. */
+  readonly place: { readonly row: number; readonly col: number } | 'global';
+}
+
+/** Where one patch sits: its tile, and its row and column in that tile's grid. */
+export interface PatchCell {
+  /** Index into the image's tiles (0 for a single-grid image). */
+  readonly tile: number;
+  readonly row: number;
+  readonly col: number;
+}
+
+/**
  * An image after the model's vision front end (encoder features or discrete image tokens).
- * Patch `i` is image token `i` in raster order of {@link EncodedImage.grid}.
+ * Patches (image tokens) are numbered `0 .. patchCount - 1`: a single-grid image in raster order of
+ * {@link EncodedImage.grid}; a tiled image tile after tile (see {@link EncodedImage.tiles}).
  * Backends attach their own payload; other packages only use the fields below.
  */
 export interface EncodedImage {
-  /** Patch grid; `patchCount === grid.rows * grid.cols`. */
+  /**
+   * Patch grid of a single-grid image (`patchCount === rows * cols`). For a tiled image, the grid
+   * its local tiles form side by side (for summaries; patches are addressed through `tiles`).
+   */
   readonly grid: PatchGrid;
+  /** Number of patches (selectable image tokens), over all tiles. */
   readonly patchCount: number;
+  /** The tiles of a tiled image, in patch order; absent for a single-grid image (one implicit tile: `grid`). */
+  readonly tiles?: readonly ImageTile[];
   /** Size of the original image in pixels. */
   readonly size: { readonly width: number; readonly height: number };
+  /**
+   * The decoded image this was encoded from, for selectors that read pixels (grounding,
+   * segmentation). Present when the model declares {@link ModelCapabilities.pixels}.
+   */
+  readonly pixels?: RgbImage;
   /** Pixel rectangle of patch `index` in the original image. */
   patchBox(index: number): Box;
   /**
    * The sub-image of grid rows `[rows[0], rows[1]]` and columns `[cols[0], cols[1]]` (inclusive),
-   * for prompts that show a region of an image (e.g. in one-shot demonstrations).
+   * for prompts that show a region of an image (e.g. in one-shot demonstrations). Single-grid images only.
    */
   crop?(rows: readonly [number, number], cols: readonly [number, number]): EncodedImage;
 }
 
 /**
- * A run of model input: text tokens, or the tokens of an image (all patches, or a subset in the
- * given order). Backends turn segments into embeddings or token ids.
+ * A run of model input: text tokens, or image tokens (all patches of an image in patch order, or
+ * the listed patches in the given order). Backends turn segments into embeddings or token ids.
+ * A family lays a tiled image out as several image segments (one per tile) with its separator
+ * tokens between them.
  */
 export type InputSegment =
   | { readonly type: 'tokens'; readonly ids: readonly number[] }
@@ -60,11 +98,16 @@ export interface PositionIds {
   readonly data: Int32Array;
 }
 
-/** An image inside a prepared prompt. */
+/**
+ * An image inside a prepared prompt, with its patch map: patch `i` of `image` is the input at
+ * KV-cache index `cacheIndices[i]`. A single-grid image is one contiguous run
+ * (`start, start + 1, ...`); a tiled image's patches sit in several runs with the family's text
+ * tokens between them. Every consumer (attention scores, KV copies, positions) goes through the map.
+ */
 export interface PromptImage {
   readonly image: EncodedImage;
-  /** Index of the image's first token in the prompt sequence (and in the KV cache). */
-  readonly start: number;
+  /** KV-cache index of each patch (length `image.patchCount`). */
+  readonly cacheIndices: Int32Array;
   /** A region of an image written with the region syntax, not a whole image (never the query image). */
   readonly region?: boolean;
 }
@@ -77,7 +120,7 @@ export interface PreparedPrompt {
   readonly length: number;
   /** Position id the first generated token gets. */
   readonly nextPosition: number;
-  /** Images in prompt order; the last one is the query image ICoT selects from. */
+  /** Images in prompt order; the last whole image is the query image ICoT selects from. */
   readonly images: readonly PromptImage[];
   /** Text token ids of the prompt (image tokens excluded), e.g. for repetition penalties. */
   readonly textTokenIds: readonly number[];
@@ -112,8 +155,15 @@ export interface TokenizerV1 {
 export interface StepInput {
   readonly segments: readonly InputSegment[];
   readonly positions: PositionIds;
-  /** Ask for the attention row of the last input position. */
+  /** Ask for the attention row of the last input position, averaged over the model's attention layers. */
   readonly attention?: boolean;
+  /**
+   * Ask for the attention row of the last input position averaged over these decoder layers only
+   * (e.g. the last 3, for an attention-shift trigger), from the same forward pass. Needs
+   * {@link ModelCapabilities.layerAttention}; every layer must be in
+   * {@link ModelCapabilities.attentionLayers}.
+   */
+  readonly layerAttention?: readonly number[];
   readonly signal?: AbortSignal;
 }
 
@@ -126,6 +176,8 @@ export interface StepOutput {
    * step), averaged over the backend's attention layers and all heads. Present when asked for.
    */
   readonly attention?: Float32Array;
+  /** The same row averaged over {@link StepInput.layerAttention}'s layers. Present when asked for. */
+  readonly layerAttention?: Float32Array;
 }
 
 /**
@@ -160,39 +212,74 @@ export interface RopeDescriptionV1 {
   readonly layout: 'half';
 }
 
-/** A decoding session: one KV cache that grows with every step. */
-export interface DecodingSessionV1 {
+/** A decoding session: one KV cache that grows with every step (specification v2). */
+export interface DecodingSessionV2 {
   /** Number of positions in the KV cache. */
   readonly length: number;
   /** Direct cache access, where the backend offers it (see {@link ModelCapabilities.kvCache}). */
   readonly kvCache?: KvCacheV1;
   /** Feed inputs, extend the cache, return the next-token logits (and attention if asked). */
   step(input: StepInput): Promise<StepOutput>;
-  /** Release the cache. */
+  /**
+   * A new session that starts from this one's cache as it stands and then goes its own way: steps
+   * on either never change the other (side runs, e.g. "what would the model say if this region
+   * were inserted?"). Costs no copy where the runtime returns new cache tensors each step; each
+   * session is disposed on its own. Present when the model declares {@link ModelCapabilities.fork}.
+   */
+  fork?(): DecodingSessionV2;
+  /**
+   * Feed each input as its own continuation of the cache as it stands, in one batched forward
+   * pass (the cache is copied once per batch row: the one place a copy is allowed), and return
+   * each continuation's output in order. The session's cache is not changed. All inputs must have
+   * the same length. Present when the model declares {@link ModelCapabilities.batchedSideRuns}.
+   */
+  sideRuns?(inputs: readonly StepInput[]): Promise<readonly StepOutput[]>;
+  /** Release the cache (forks made from it stay usable); calling it again does nothing. */
   dispose(): void;
 }
 
-/** What a model can do, stated explicitly rather than discovered by failure. */
+/**
+ * What a model can do, stated explicitly rather than discovered by failure. Strategies declare
+ * what they need; the ICoT loop refuses a run whose model lacks it with a `CapabilityError`
+ * (`AttentionUnavailableError` for attention) naming the capability.
+ */
 export interface ModelCapabilities {
   /** Whether {@link StepInput.attention} can be honoured. */
   readonly attention: boolean;
   /** Why attention is unavailable, and what to do about it (when `attention` is false). */
   readonly attentionUnavailableReason?: string;
-  /** Whether sessions expose {@link DecodingSessionV1.kvCache}. */
-  readonly kvCache?: boolean;
+  /** Decoder layers whose attention the model reads (what `attention` averages); empty without attention. */
+  readonly attentionLayers: readonly number[];
+  /** Number of decoder layers (to resolve layer choices such as "the last 3"). */
+  readonly decoderLayers: number;
+  /** Whether {@link StepInput.layerAttention} can be honoured (per-step signals for triggers). */
+  readonly layerAttention: boolean;
+  /** Whether sessions expose {@link DecodingSessionV2.kvCache}. */
+  readonly kvCache: boolean;
+  /** Whether sessions have {@link DecodingSessionV2.fork}. */
+  readonly fork: boolean;
+  /** Whether sessions have {@link DecodingSessionV2.sideRuns}. */
+  readonly batchedSideRuns: boolean;
+  /** Whether encoded images carry the decoded image they came from ({@link EncodedImage.pixels}). */
+  readonly pixels: boolean;
+  /** Whether the model's images are tiled ({@link EncodedImage.tiles}: several grids, text between them). */
+  readonly tiledImages: boolean;
 }
 
+/** Names of the capabilities a strategy can require. */
+export type CapabilityName = 'attention' | 'layerAttention' | 'kvCache' | 'fork' | 'batchedSideRuns' | 'pixels';
+
 /**
- * A vision-language model driven step by step (specification v1). Implemented by backends
+ * A vision-language model driven step by step (specification v2). Implemented by backends
  * (ONNX Runtime, transformers.js, ...); consumed by the ICoT loop, selectors and decoders.
  */
-export interface VisionLanguageModelV1 {
-  readonly specificationVersion: 'v1';
+export interface VisionLanguageModelV2 {
+  readonly specificationVersion: 'v2';
   /** Backend name, e.g. `onnx`. */
   readonly provider: string;
   /** Model id or folder. */
   readonly modelId: string;
-  readonly family: ModelFamilyV1;
+  readonly family: ModelFamilyV2;
   readonly capabilities: ModelCapabilities;
   /** Rotary embedding of the decoder, when it uses one (needed to re-bind copied keys). */
   readonly rope?: RopeDescriptionV1;
@@ -205,7 +292,7 @@ export interface VisionLanguageModelV1 {
   /** Tokenize a prompt, expand its image placeholders and compute positions. */
   preparePrompt(input: PromptInput): Promise<PreparedPrompt>;
   /** Start a decoding session with an empty KV cache. */
-  createSession(): DecodingSessionV1;
+  createSession(): DecodingSessionV2;
   /** Release native resources. */
   dispose(): Promise<void>;
 }

@@ -1,9 +1,19 @@
 /**
  * Test doubles of every ICoT interface: a deterministic toy model (a real, tiny implementation of
- * the model spec), and recording selector, decoder and trigger doubles.
+ * the model spec, with every capability switchable: attention per layer, forks, batched side
+ * runs, pixels, tiled images), and recording selector, decoder and trigger doubles.
  * @module
  */
-export { createToyFamily, createToyModel, TOY_EOS_TOKEN, TOY_IMAGE_TOKEN, type ToyEncodedImage, type ToyModelSettings } from './toy-model.js';
+export {
+  createToyFamily,
+  createToyModel,
+  TOY_EOS_TOKEN,
+  TOY_IMAGE_TOKEN,
+  TOY_TILE_TOKEN,
+  type ToyEncodedImage,
+  type ToyModel,
+  type ToyModelSettings,
+} from './toy-model.js';
 export { MockDecoder, MockSelector, MockTrigger } from './doubles.js';
 
 /** A small RGB test image (gradient), `width x height`. */

@@ -1,4 +1,4 @@
-import type { ModelFamilyV1, RopeDescriptionV1 } from '@icot/core';
+import type { ModelFamilyV2, RopeDescriptionV1 } from '@icot/core';
 import { createSequentialFamily } from '../common/sequential-family.js';
 import type { ChameleonModelConfig } from './config.js';
 
@@ -9,7 +9,7 @@ import type { ChameleonModelConfig } from './config.js';
  * are never sampled as text. Its official ICoT behaviours are the defaults: an insertion right
  * after the prompt and no patch chosen twice (64 of 1024 tokens per insertion in the paper).
  */
-export function createChameleonFamily(config: ChameleonModelConfig, imagePlaceholder = '<image>'): ModelFamilyV1 {
+export function createChameleonFamily(config: ChameleonModelConfig, imagePlaceholder = '<image>'): ModelFamilyV2 {
   return createSequentialFamily({
     name: 'chameleon',
     imageTokenId: config.imageTokenId,

@@ -1,12 +1,13 @@
 import {
   PromptError,
+  contiguousCacheIndices,
   segmentLength,
   sequentialPositions,
   type EncodedImage,
   type FamilyDefaults,
   type InputSegment,
   type InsertionBlock,
-  type ModelFamilyV1,
+  type ModelFamilyV2,
   type PromptImage,
 } from '@icot/core';
 
@@ -31,7 +32,7 @@ export interface SequentialFamilySettings {
  * placeholder becomes prefix + image tokens + suffix, and an insertion is the same framing around
  * the selected patches, at the next positions.
  */
-export function createSequentialFamily(settings: SequentialFamilySettings): ModelFamilyV1 {
+export function createSequentialFamily(settings: SequentialFamilySettings): ModelFamilyV2 {
   const prefix = settings.imagePrefix ?? [];
   const suffix = settings.imageSuffix ?? [];
   const framed = (image: EncodedImage, patches?: readonly number[]): InputSegment[] => [
@@ -40,7 +41,7 @@ export function createSequentialFamily(settings: SequentialFamilySettings): Mode
     ...(suffix.length ? [{ type: 'tokens', ids: suffix } as const] : []),
   ];
   return {
-    specificationVersion: 'v1',
+    specificationVersion: 'v2',
     name: settings.name,
     imagePlaceholder: settings.imagePlaceholder,
     positionAxes: 1,
@@ -81,7 +82,7 @@ export function createSequentialFamily(settings: SequentialFamilySettings): Mode
         text.push(...prefix);
         textTokenIds.push(...prefix);
         flush();
-        promptImages.push({ image, start: offset });
+        promptImages.push({ image, cacheIndices: contiguousCacheIndices(offset, image.patchCount) });
         segments.push({ type: 'image', image });
         offset += image.patchCount;
         text.push(...suffix);

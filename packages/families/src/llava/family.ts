@@ -1,4 +1,4 @@
-import type { ModelFamilyV1 } from '@icot/core';
+import type { ModelFamilyV2 } from '@icot/core';
 import { createSequentialFamily } from '../common/sequential-family.js';
 
 /**
@@ -6,7 +6,7 @@ import { createSequentialFamily } from '../common/sequential-family.js';
  * patch grid, positions are 1-D, and an insertion feeds the selected features at the next
  * positions (LLaVA has no image start/end tokens).
  */
-export function createLlavaFamily(settings: { readonly imageTokenId: number; readonly imagePlaceholder?: string }): ModelFamilyV1 {
+export function createLlavaFamily(settings: { readonly imageTokenId: number; readonly imagePlaceholder?: string }): ModelFamilyV2 {
   return createSequentialFamily({
     name: 'llava',
     imageTokenId: settings.imageTokenId,

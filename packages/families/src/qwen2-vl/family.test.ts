@@ -45,7 +45,8 @@ describe('Qwen2-VL family', () => {
     const ids = oracle.input_ids.filter((id, i) => id !== config.imageTokenId || oracle.input_ids[i - 1] !== config.imageTokenId);
     const img = image(8, 8);
     const expanded = family.expandPrompt(ids, [img]);
-    expect(expanded.images[0]!.start).toBe(oracle.query_image_span[0]);
+    expect(expanded.images[0]!.cacheIndices[0]).toBe(oracle.query_image_span[0]);
+    expect(expanded.images[0]!.cacheIndices.at(-1)).toBe(oracle.query_image_span[1] - 1);
     const { positions, nextPosition } = family.promptPositions(expanded.segments);
     expect(rows(positions)).toEqual(oracle.position_ids);
     expect(nextPosition).toBe(Math.max(...oracle.position_ids!.flat()) + 1);
@@ -53,7 +54,7 @@ describe('Qwen2-VL family', () => {
 
   it('accepts an already expanded image (one placeholder per patch)', () => {
     const expanded = family.expandPrompt(oracle.input_ids, [image(8, 8)]);
-    expect(expanded.images[0]!.start).toBe(35);
+    expect(expanded.images[0]!.cacheIndices[0]).toBe(35);
   });
 
   it('builds the official insertion block: the oracle block positions', () => {

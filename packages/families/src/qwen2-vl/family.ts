@@ -1,11 +1,13 @@
 import {
   PromptError,
   concatPositions,
+  contiguousCacheIndices,
+  patchCell,
   sequentialPositions,
   type EncodedImage,
   type InputSegment,
   type InsertionBlock,
-  type ModelFamilyV1,
+  type ModelFamilyV2,
   type PatchLayout,
   type PositionIds,
   type PromptImage,
@@ -20,17 +22,17 @@ export interface Qwen2VlFamilySettings {
   readonly imagePlaceholder?: string;
 }
 
-/** Positions of one image's tokens starting at `start`: t = start, h = start + row, w = start + col. */
+/**
+ * Positions of one image's tokens starting at `start`: t = start, h = start + row, w = start + col
+ * (row and column in the patch's grid).
+ */
 function imagePositions(image: EncodedImage, patches: readonly number[] | undefined, start: number): { positions: PositionIds; extent: number } {
-  const cols = image.grid.cols;
   const list = patches ?? Array.from({ length: image.patchCount }, (_, i) => i);
   const n = list.length;
   const data = new Int32Array(3 * n);
   let extent = 0;
   for (let i = 0; i < n; i++) {
-    const p = list[i]!;
-    const row = Math.floor(p / cols);
-    const col = p % cols;
+    const { row, col } = patchCell(image, list[i]!);
     data[i] = start;
     data[n + i] = start + row;
     data[2 * n + i] = start + col;
@@ -44,10 +46,10 @@ function imagePositions(image: EncodedImage, patches: readonly number[] | undefi
  * in the text, image tokens get 3-D M-RoPE positions (t, h, w), and an ICoT insertion is
  * `<|vision_start|>` + patches + `<|vision_end|>` laid out as in the official code.
  */
-export function createQwen2VlFamily(settings: Qwen2VlFamilySettings): ModelFamilyV1 {
+export function createQwen2VlFamily(settings: Qwen2VlFamilySettings): ModelFamilyV2 {
   const { visionStartTokenId, visionEndTokenId, imageTokenId } = settings;
   return {
-    specificationVersion: 'v1',
+    specificationVersion: 'v2',
     name: 'qwen2-vl',
     imagePlaceholder: settings.imagePlaceholder ?? '<|image_pad|>',
     positionAxes: 3,
@@ -84,7 +86,7 @@ export function createQwen2VlFamily(settings: Qwen2VlFamilySettings): ModelFamil
         if (text.length) segments.push({ type: 'tokens', ids: text });
         offset += text.length;
         text = [];
-        promptImages.push({ image, start: offset });
+        promptImages.push({ image, cacheIndices: contiguousCacheIndices(offset, image.patchCount) });
         segments.push({ type: 'image', image });
         offset += image.patchCount;
         imageIndex += 1;
@@ -133,15 +135,13 @@ export function createQwen2VlFamily(settings: Qwen2VlFamilySettings): ModelFamil
           data[2 * length + 1 + i] = start + 1 + (i % extent);
         }
       } else {
-        // Source layout: each patch keeps its row/column offset within the selection's bounding box.
-        const cols = image.grid.cols;
+        // Source layout: each patch keeps its row/column offset (in its tile's grid) within the selection's bounding box.
+        const cells = patches.map((p) => patchCell(image, p));
         let minRow = Infinity;
         let minCol = Infinity;
         let maxRow = -Infinity;
         let maxCol = -Infinity;
-        for (const p of patches) {
-          const r = Math.floor(p / cols);
-          const c = p % cols;
+        for (const { row: r, col: c } of cells) {
           minRow = Math.min(minRow, r);
           minCol = Math.min(minCol, c);
           maxRow = Math.max(maxRow, r);
@@ -149,10 +149,10 @@ export function createQwen2VlFamily(settings: Qwen2VlFamilySettings): ModelFamil
         }
         extent = n ? Math.max(maxRow - minRow, maxCol - minCol) + 1 : 0;
         for (let i = 0; i < n; i++) {
-          const p = patches[i]!;
+          const cell = cells[i]!;
           data[1 + i] = start + 1;
-          data[length + 1 + i] = start + 1 + Math.floor(p / cols) - minRow;
-          data[2 * length + 1 + i] = start + 1 + (p % cols) - minCol;
+          data[length + 1 + i] = start + 1 + cell.row - minRow;
+          data[2 * length + 1 + i] = start + 1 + cell.col - minCol;
         }
       }
       const end = start + 1 + extent;
