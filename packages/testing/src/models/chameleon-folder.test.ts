@@ -80,7 +80,7 @@ describe('writeTinyChameleon: the tiny-chameleon fixture layout', () => {
       readFile(join(dir, 'onnx', 'image_tokenizer.onnx')).then((b) => parseOnnxModel(new Uint8Array(b))),
       readFile(fixturePath('tiny-chameleon', 'onnx/image_tokenizer.onnx')).then((b) => parseOnnxModel(new Uint8Array(b))),
     ]);
-    expect(ours.inputs.map((i) => [i.name, i.elemType, i.dims.slice(1)])).toEqual(fixture.inputs.map((i) => [i.name, i.elemType, i.dims.slice(1)]));
+    expect(ours.inputs.map((i) => [i.name, i.elemType, i.dims?.slice(1)])).toEqual(fixture.inputs.map((i) => [i.name, i.elemType, i.dims?.slice(1)]));
     expect(ours.outputs.map((o) => [o.name, o.elemType])).toEqual(fixture.outputs.map((o) => [o.name, o.elemType]));
 
     const tokenizer = await session(dir, 'image_tokenizer');
@@ -107,7 +107,7 @@ describe('writeTinyChameleon: the tiny-chameleon fixture layout', () => {
     const info = await writeTinyChameleon(dir, { seed: 5 });
     const graph = parseOnnxModel(new Uint8Array(await readFile(join(dir, 'onnx', 'decoder_model_merged.onnx'))));
     const fixture = parseOnnxModel(new Uint8Array(await readFile(fixturePath('tiny-chameleon', 'onnx/decoder_model_merged.onnx'))));
-    const io = (m: typeof graph): unknown[] => [...m.inputs, ...m.outputs].map((v) => [v.name, v.elemType, v.dims.length]);
+    const io = (m: typeof graph): unknown[] => [...m.inputs, ...m.outputs].map((v) => [v.name, v.elemType, v.dims?.length]);
     expect(io(graph)).toEqual(io(fixture));
     const count = (m: typeof graph, op: string): number => m.nodes.filter((n) => n.opType === op).length;
     expect(count(graph, 'Softmax')).toBe(info.decoder.layers); // plain attention, one Softmax per layer
