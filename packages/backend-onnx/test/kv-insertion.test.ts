@@ -10,6 +10,7 @@ import { createAdsSelector } from '@icot/selector-ads';
 import { describeDecoderConformance, fixturePath, loadOracle, writeTinyLlava, writeTinyQwen2Vl, type TinyModelSettings } from '@icot/testing';
 import { decodeImage } from '@icot/image';
 import { readFile } from 'node:fs/promises';
+import { createSequentialFamily, preparePromptWithFamily } from '@icot/families';
 import { loadOnnxModel } from '../src/index.js';
 
 const root = await mkdtemp(join(tmpdir(), 'icot-kv-'));
@@ -65,6 +66,32 @@ describe('KV-cache insertion against input insertion', () => {
       expect(maxDiff(copy.next, rebind.next)).toBeGreaterThan(1e-4);
       await model.dispose();
     });
+
+  it('through a patch map that is not one run (a separator token after every row), kv-rebind still gives the logits of input insertion', async () => {
+    const { model, promptText } = await tiny('rows', { layers: 1, seed: 45 }, true);
+    // LLaVA-NeXT style: the family writes a token after each row of patches, so patch p is no longer at start + p
+    const separator = model.tokenizer.encode('\n')[0]!;
+    const family = createSequentialFamily({
+      name: 'llava-rows',
+      imageTokenId: model.tokenizer.tokenToId(model.family.imagePlaceholder)!,
+      imagePlaceholder: model.family.imagePlaceholder,
+      rowSuffix: [separator],
+      defaults: model.family.defaults,
+    });
+    const rows: VisionLanguageModelV2 = Object.assign(Object.create(model) as VisionLanguageModelV2, {
+      family,
+      preparePrompt: async (input: Parameters<VisionLanguageModelV2['preparePrompt']>[0]) => preparePromptWithFamily(family, model.tokenizer, () => '', input),
+    });
+    const image = await rows.encodeImage(createTestImage(150, 120));
+    const prompt = await rows.preparePrompt({ text: promptText, images: [image] });
+    const map = prompt.images[0]!.cacheIndices;
+    expect(map[image.grid.cols]! - map[image.grid.cols - 1]!).toBe(2);
+    const input = await insertWith(rows, promptText, createInputInsertionDecoder(), patches);
+    const rebind = await insertWith(rows, promptText, createKvInsertionDecoder({ mode: 'rebind' }), patches);
+    expect(rebind.length).toBe(input.length);
+    expect(maxDiff(rebind.next, input.next)).toBeLessThan(1e-5);
+    await model.dispose();
+  });
 
   it('on deeper models kv-rebind differs from input insertion, kv-copy from kv-rebind, and both are deterministic', async () => {
     const { model, promptText } = await tiny('deep', { layers: 3, seed: 44 });

@@ -388,8 +388,10 @@ export function describeModelConformance(
         expect(firstLogitDifference(forkOut.logits, otherOut.logits, s.model.vocabSize, 0)).toBeUndefined();
         const otherNext = await other.step({ segments: token([4]), positions: at(2) });
         other.dispose();
-        // forks outlive what they came from: dispose the original and the fork, then step the grandchild
+        // forks outlive what they came from: dispose the original, step the fork; dispose the fork, step the grandchild
         main.dispose();
+        const forkNext = await fork.step({ segments: token([4]), positions: at(2) });
+        expect(firstLogitDifference(forkNext.logits, otherNext.logits, s.model.vocabSize, 0)).toBeUndefined();
         fork.dispose();
         const grandOut = await grandchild.step({ segments: token([4]), positions: at(2) });
         expect(firstLogitDifference(grandOut.logits, otherNext.logits, s.model.vocabSize, 0)).toBeUndefined();

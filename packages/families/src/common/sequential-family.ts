@@ -21,6 +21,12 @@ export interface SequentialFamilySettings {
   /** Token ids written before / after an image's tokens, in prompts and inserted blocks. */
   readonly imagePrefix?: readonly number[];
   readonly imageSuffix?: readonly number[];
+  /**
+   * Token ids written after each row of an image's patches in prompts (LLaVA-NeXT ends every row
+   * with a newline): the image's patches then sit in several runs of the cache, which its patch
+   * map records. Inserted blocks carry only the selected patches.
+   */
+  readonly rowSuffix?: readonly number[];
   /** Token ids that start every prompt (e.g. a BOS token). */
   readonly promptPrefix?: readonly number[];
   readonly defaults: FamilyDefaults;
@@ -82,9 +88,24 @@ export function createSequentialFamily(settings: SequentialFamilySettings): Mode
         text.push(...prefix);
         textTokenIds.push(...prefix);
         flush();
-        promptImages.push({ image, cacheIndices: contiguousCacheIndices(offset, image.patchCount) });
-        segments.push({ type: 'image', image });
-        offset += image.patchCount;
+        const rowSuffix = settings.rowSuffix ?? [];
+        if (!rowSuffix.length) {
+          promptImages.push({ image, cacheIndices: contiguousCacheIndices(offset, image.patchCount) });
+          segments.push({ type: 'image', image });
+          offset += image.patchCount;
+        } else {
+          const cacheIndices = new Int32Array(image.patchCount);
+          const { rows, cols } = image.grid;
+          for (let r = 0; r < rows; r++) {
+            flush();
+            const patches = Array.from({ length: cols }, (_, c) => r * cols + c);
+            for (const p of patches) cacheIndices[p] = offset++;
+            segments.push({ type: 'image', image, patches });
+            text.push(...rowSuffix);
+            textTokenIds.push(...rowSuffix);
+          }
+          promptImages.push({ image, cacheIndices });
+        }
         text.push(...suffix);
         textTokenIds.push(...suffix);
         imageIndex += 1;
