@@ -13,7 +13,7 @@ import { loadOnnxModel } from '../src/index.js';
 
 // The TypeScript-built Chameleon-class folder (writeTinyChameleon, the layout of the tiny-chameleon
 // fixture) through the ONNX backend: the family is picked from config.json, images become VQ token
-// ids, and it passes the model and decoder conformance suites like the fixture, in fp32 and fp16.
+// ids, and it passes the model and decoder conformance suites like the fixture, in fp32, fp16 and q4.
 
 const root = await mkdtemp(join(tmpdir(), 'icot-generated-chameleon-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -72,7 +72,7 @@ describe('ONNX backend on a writeTinyChameleon folder', () => {
   });
 });
 
-for (const dtype of ['fp32', 'fp16'] as const)
+for (const dtype of ['fp32', 'fp16', 'q4'] as const)
   describeModelConformance(
     `onnx / writeTinyChameleon (${dtype})`,
     async () => {
