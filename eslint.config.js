@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/fixtures/**', '**/model/**', 'docs-site/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/fixtures/**', 'packages/demo-model/model/**', 'docs-site/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -42,7 +42,7 @@ async function measure(variant: Variant, tokens: number): Promise<Measurement> {
     const session =
       variant === 'exported'
         ? await ort.InferenceSession.create(path)
-        : (await loadDecoderGraph(path, 'decoder.onnx', dir, { numKeyValueHeads: spec.kvHeads, headDim: spec.hidden / spec.heads }, { tapAttention: false })).session;
+        : (await loadDecoderGraph(path, 'decoder.onnx', { numKeyValueHeads: spec.kvHeads, headDim: spec.hidden / spec.heads }, { tapAttention: false })).session;
     const feeds = decoderFeeds(spec, tokens);
     global.gc?.();
     // peak of the prefill alone: loading (graph edits, weights) may peak higher than the run itself

@@ -53,7 +53,7 @@ async function measure(variant: Variant, attention: AttentionKind, tokens: numbe
     const dir = await mkdtemp(join(tmpdir(), 'icot-mem-'));
     const path = join(dir, 'decoder.onnx');
     await writeFile(path, buildDecoder(spec));
-    const decoder = await loadDecoderGraph(path, 'decoder.onnx', dir, { numKeyValueHeads: spec.kvHeads, headDim: spec.hidden / spec.heads }, { tapAttention: variant === 'tapped' });
+    const decoder = await loadDecoderGraph(path, 'decoder.onnx', { numKeyValueHeads: spec.kvHeads, headDim: spec.hidden / spec.heads }, { tapAttention: variant === 'tapped' });
     const embeds = decoderFeeds(spec, tokens)['inputs_embeds']!;
     const session = new OnnxDecodingSession(decoder, async () => embeds, 'bench');
     const positions = sequentialPositions(3, 0, tokens);

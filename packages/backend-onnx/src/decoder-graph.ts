@@ -1,37 +1,27 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ModelFilesError } from '@icot/core';
-import { describeDecoder, prepareDecoder, type DecoderGraph, type DecoderPreparation, type DecoderShapeHints } from '@icot/onnx-decoding';
-import { createOrtSession, createOrtSessionWithWeights, type OrtSettings } from './ort-io.js';
+import { basename, dirname } from 'node:path';
+import { loadDecoder } from '@icot/model';
+import { nodeFileSource } from '@icot/model/node';
+import type { DecoderGraph, DecoderPreparation, DecoderShapeHints } from '@icot/onnx-decoding';
+import { nodeSessionFactory, type OrtSettings } from './ort-io.js';
 
 /** How to load a decoder graph. */
 export interface DecoderGraphSettings extends OrtSettings, DecoderPreparation {}
 
 /**
- * Load a decoder in the onnx-community contract, check its external data files, add attention
- * taps when its attention shape is supported and limit its logits to the last position (see
- * `prepareDecoder`; with ICOT_DEBUG=1 a decoder that keeps every row says why on stderr). The
- * edited graph is built in memory; weight files are read in place and never changed.
+ * Load one decoder file in the onnx-community contract on onnxruntime-node (`@icot/model`'s
+ * `loadDecoder` over the file's folder): attention taps when its attention shape is supported,
+ * logits limited to the last position (with ICOT_DEBUG=1 a decoder that keeps every row says why
+ * on stderr), external data files checked and read in place.
  */
-export async function loadDecoderGraph(path: string, label: string, modelDir: string, hints: DecoderShapeHints, settings: DecoderGraphSettings): Promise<DecoderGraph> {
-  const prepared = prepareDecoder(new Uint8Array(await readFile(path)), label, settings);
-  const missing: string[] = [];
-  for (const file of prepared.info.externalDataFiles) {
-    try {
-      await stat(join(modelDir, file));
-    } catch {
-      missing.push(`onnx/${file}`);
-    }
-  }
-  if (missing.length)
-    throw new ModelFilesError(`${label} keeps its weights in ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} missing.`, {
-      missing,
-      hint: 'Download the .onnx_data file(s) next to the .onnx file.',
-    });
-  // Full logits are correct but cost one row per input position: say why when ICOT_DEBUG=1.
-  if (prepared.logits.rows === 'all' && process.env['ICOT_DEBUG'] === '1') process.stderr.write(`icot: ${prepared.logits.reason}\n`);
-  const session = prepared.edited
-    ? await createOrtSessionWithWeights(prepared.bytes, label, modelDir, prepared.info.externalDataFiles, settings)
-    : await createOrtSession(path, label, modelDir, settings);
-  return describeDecoder(prepared, session, hints);
+export async function loadDecoderGraph(path: string, label: string, hints: DecoderShapeHints, settings: DecoderGraphSettings): Promise<DecoderGraph> {
+  const folder = dirname(path);
+  return loadDecoder({
+    files: nodeFileSource(folder),
+    sessions: nodeSessionFactory(folder, settings),
+    file: basename(path),
+    label,
+    hints,
+    ...settings,
+    ...(process.env['ICOT_DEBUG'] === '1' ? { debug: (message: string) => void process.stderr.write(`${message}\n`) } : {}),
+  });
 }

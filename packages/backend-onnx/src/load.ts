@@ -1,11 +1,27 @@
-import { readFile, stat } from 'node:fs/promises';
-import { ModelConfigError, ModelFilesError, type VisionLanguageModelV2 } from '@icot/core';
+import { stat } from 'node:fs/promises';
+import { ModelFilesError } from '@icot/core';
 import { HubRepository, isHubId, type HubOptions } from '@icot/hub';
-import { onnxFileName, openModelFolder, type OnnxDtypeSetting } from './model-folder.js';
-import { EMBEDDINGS_MODEL_GRAPHS, OnnxEmbeddingsModel, type OnnxModelSettings } from './embeddings-model.js';
-import { EMBEDDINGS_FAMILIES } from './families.js';
-import { OnnxTokenModel, TOKEN_MODEL_GRAPHS } from './token-model.js';
-import { FAMILY_MODEL_TYPES } from '@icot/families';
+import { assembleModel, familyFor, familyGraphs, onnxFileName, supportedModelTypes, type AssembledModel, type OnnxDtypeSetting } from '@icot/model';
+import { nodeFileSource } from '@icot/model/node';
+import type { AttentionLayerSetting } from '@icot/onnx-decoding';
+import { nodeSessionFactory, type OrtSettings } from './ort-io.js';
+
+/** Settings of an ONNX Runtime model. */
+export interface OnnxModelSettings extends OrtSettings {
+  /** Decoder layers whose attention is averaged (default all). */
+  readonly attentionLayers?: AttentionLayerSetting;
+  /**
+   * Add attention taps to the decoder (default true). Without them the graph is loaded unchanged
+   * (plain decoding; selectors that need attention are refused).
+   */
+  readonly tapAttention?: boolean;
+  /**
+   * Longest run of inputs fed to a fused attention decoder (GroupQueryAttention /
+   * MultiHeadAttention) in one call; longer prompts are prefilled in chunks, so reading attention
+   * costs [heads, chunk, T] of memory instead of [heads, S, T] (default 512; 0 = no chunking).
+   */
+  readonly prefillChunkSize?: number;
+}
 
 /** Options of {@link loadOnnxModel}. */
 export interface LoadOnnxModelOptions extends OnnxModelSettings {
@@ -15,33 +31,8 @@ export interface LoadOnnxModelOptions extends OnnxModelSettings {
   readonly hub?: HubOptions;
 }
 
-/** A model family this backend can run: its config model types and graph names. */
-interface FamilyEntry {
-  readonly modelTypes: readonly string[];
-  readonly graphs: readonly string[];
-  load(folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions): Promise<VisionLanguageModelV2>;
-}
-
-const FAMILIES: readonly FamilyEntry[] = [
-  ...EMBEDDINGS_FAMILIES.map((f) => ({
-    modelTypes: f.modelTypes,
-    graphs: EMBEDDINGS_MODEL_GRAPHS,
-    load: (folder: Awaited<ReturnType<typeof openModelFolder>>, options: LoadOnnxModelOptions) => OnnxEmbeddingsModel.load(folder, options, f.parts),
-  })),
-  { modelTypes: FAMILY_MODEL_TYPES.chameleon, graphs: TOKEN_MODEL_GRAPHS, load: (folder, options) => OnnxTokenModel.load(folder, options) },
-];
-
-/** Config `model_type`s this backend runs. */
-export const SUPPORTED_MODEL_TYPES: readonly string[] = FAMILIES.flatMap((f) => f.modelTypes);
-
-function familyFor(modelType: string, where: string): FamilyEntry {
-  const entry = FAMILIES.find((f) => f.modelTypes.includes(modelType));
-  if (!entry)
-    throw new ModelConfigError(`${where} is a '${modelType}' model, which the ONNX backend does not run (it runs ${SUPPORTED_MODEL_TYPES.join(', ')}).`, {
-      hint: 'Use a model of a supported family, e.g. onnx-community/Qwen2-VL-2B-Instruct.',
-    });
-  return entry;
-}
+/** Config `model_type`s this backend runs (every family of `@icot/model`'s registry). */
+export const SUPPORTED_MODEL_TYPES: readonly string[] = supportedModelTypes();
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -57,18 +48,18 @@ async function isDirectory(path: string): Promise<boolean> {
  */
 export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOptions = {}): Promise<string> {
   const repo = new HubRepository(repoId, options.hub);
-  const { files } = await repo.resolve();
+  const { files, fromCache } = await repo.resolve();
   const has = new Set(files);
   if (!has.has('config.json'))
-    throw new ModelFilesError(`${repoId} has no config.json${(await repo.resolve()).fromCache ? ' in the hub cache' : ''}.`, {
+    throw new ModelFilesError(`${repoId} has no config.json${fromCache ? ' in the hub cache' : ''}.`, {
       missing: ['config.json'],
       hint: 'Use an onnx-community style repository (config.json, tokenizer.json, onnx/*.onnx).',
     });
   const configPath = await repo.fetchFile('config.json');
-  const config = JSON.parse(await readFile(configPath, 'utf8')) as { model_type?: string };
-  const family = familyFor(String(config.model_type), repoId);
+  const config = JSON.parse(await nodeFileSource(configPath.slice(0, -'config.json'.length)).readText('config.json')) as { model_type?: string };
+  const { entry } = familyFor(String(config.model_type), repoId, 'ONNX');
   const wanted = ['generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'chat_template.json'].filter((f) => has.has(f));
-  for (const graph of family.graphs) {
+  for (const graph of familyGraphs(entry)) {
     const file = `onnx/${onnxFileName(graph, options.dtype)}`;
     if (!has.has(file)) {
       const variants = files.filter((f) => f.startsWith(`onnx/${graph}`) && f.endsWith('.onnx'));
@@ -84,23 +75,33 @@ export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOp
 
 /**
  * Load a vision-language model for ONNX Runtime from a local folder in the onnx-community layout
- * or a Hugging Face hub id (downloaded once into the hub cache, see {@link downloadOnnxModel}).
- * The family is picked from `config.json`'s `model_type`.
+ * or a Hugging Face hub id (downloaded once into the hub cache, see {@link downloadOnnxModel}):
+ * `@icot/model`'s assembly over the folder's files and onnxruntime-node sessions. The family is
+ * picked from `config.json`'s `model_type`.
  */
-export async function loadOnnxModel(source: string, options: LoadOnnxModelOptions = {}): Promise<VisionLanguageModelV2> {
-  let folderPath = source;
+export async function loadOnnxModel(source: string, options: LoadOnnxModelOptions = {}): Promise<AssembledModel> {
+  let folder = source;
   if (!(await isDirectory(source))) {
+    try {
+      if ((await stat(source)).isFile()) throw new ModelFilesError(`${source} is a file, not a model folder.`, { hint: 'Pass the folder that holds config.json and onnx/.' });
+    } catch (error) {
+      if (error instanceof ModelFilesError) throw error;
+    }
     if (!isHubId(source))
       throw new ModelFilesError(`The model folder ${source} does not exist.`, {
         hint: 'Pass a local folder in the onnx-community layout or a hub id such as onnx-community/Qwen2-VL-2B-Instruct.',
       });
-    folderPath = await downloadOnnxModel(source, options);
+    folder = await downloadOnnxModel(source, options);
   }
-  let family: FamilyEntry | undefined;
-  const folder = await openModelFolder(
-    folderPath,
-    (config) => (family = familyFor(String(config['model_type']), folderPath)).graphs,
-    options.dtype,
-  );
-  return family!.load(folder, options);
+  return assembleModel({
+    files: nodeFileSource(folder),
+    sessions: nodeSessionFactory(folder, options),
+    provider: 'onnx',
+    modelId: folder,
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+    ...(options.attentionLayers ? { attentionLayers: options.attentionLayers } : {}),
+    ...(options.tapAttention === false ? { tapAttention: false } : {}),
+    ...(options.prefillChunkSize !== undefined ? { prefillChunkSize: options.prefillChunkSize } : {}),
+    ...(process.env['ICOT_DEBUG'] === '1' ? { debug: (message: string) => void process.stderr.write(`${message}\n`) } : {}),
+  });
 }

@@ -1,9 +1,10 @@
 import { readFile, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ModelFilesError } from '@icot/core';
 import { createScratchFolder, linkRealFile, sweepScratchFolders } from '@icot/hub';
-import type { OrtSession } from '@icot/onnx-decoding';
+import type { SessionFactory } from '@icot/model';
+import { defaultTensorFactory, type OrtSession } from '@icot/onnx-decoding';
 
 /** Session settings shared by all graphs of a model. */
 export interface OrtSettings {
@@ -75,4 +76,21 @@ export async function createOrtSessionWithWeights(bytes: Uint8Array, label: stri
   } finally {
     await scratch.remove();
   }
+}
+
+/**
+ * The session factory of a model folder on onnxruntime-node: graphs loaded from their files,
+ * edited graphs (attention taps) from their bytes with the weight files read in place.
+ */
+export function nodeSessionFactory(folder: string, settings: OrtSettings): SessionFactory {
+  return {
+    tensors: defaultTensorFactory,
+    createSession(graph) {
+      const path = join(folder, ...graph.file.split('/'));
+      const graphDir = dirname(path);
+      return graph.bytes
+        ? createOrtSessionWithWeights(graph.bytes, graph.label, graphDir, graph.externalDataFiles, settings)
+        : createOrtSession(path, graph.label, graphDir, settings);
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
 import { parseOnnxModel } from '@icot/onnx-proto';
 import { describeDecoderConformance, describeModelConformance, TINY_DTYPE_VARIANTS, writeTinyQwen2Vl, type TinyModelInfo, type WeightDtype } from '@icot/testing';
-import { loadOnnxModel, type OnnxEmbeddingsModel } from '../src/index.js';
+import { loadOnnxModel, type AssembledModel } from '../src/index.js';
 
 // fp16, q4 (MatMulNBits) and q4f16 decoders of every attention shape: loading by dtype, the model
 // conformance suite (taps, cached decoding, the whole ICoT loop deterministic) at the dtype's
@@ -30,7 +30,7 @@ TINY_DTYPE_VARIANTS.forEach((variant, index) => {
     });
 
     it(`loads with dtype '${dtype}': onnx/*_${dtype}.onnx, ${half(dtype) ? 'float16' : 'float32'} activations and cache${dtype.startsWith('q4') ? ', MatMulNBits weights' : ''}`, async () => {
-      const model = (await loadOnnxModel(info.dir, { dtype })) as OnnxEmbeddingsModel;
+      const model = (await loadOnnxModel(info.dir, { dtype })) as AssembledModel;
       expect(model.decoder.mainInputType).toBe(half(dtype) ? 'float16' : 'float32');
       expect(model.decoder.pastType).toBe(half(dtype) ? 'float16' : 'float32');
       expect(model.decoder.logits).toMatchObject({ rows: 'last', how: 'sliced-before-projection' });
@@ -67,7 +67,7 @@ describe('KV-cache insertion on float16 caches', () => {
     afterAll(async () => (await loaded)?.model.dispose());
     const setup = async () => {
       loaded ??= writeTinyQwen2Vl(join(root, `kv-${dtype}`), { layers: 1, attention: 'group-query-attention', seed: 43, dtype }).then(async (info) => {
-        const model = (await loadOnnxModel(info.dir, { dtype })) as OnnxEmbeddingsModel;
+        const model = (await loadOnnxModel(info.dir, { dtype })) as AssembledModel;
         expect(model.decoder.pastType).toBe('float16');
         return { model, promptText: info.promptText };
       });

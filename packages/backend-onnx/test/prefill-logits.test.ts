@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from 'onnxruntime-common';
 import { writeTinyQwen2Vl, type TinyModelSettings } from '@icot/testing';
-import { loadOnnxModel, type OnnxEmbeddingsModel } from '../src/index.js';
+import { loadOnnxModel, type AssembledModel } from '../src/index.js';
 
 const root = await mkdtemp(join(tmpdir(), 'icot-prefill-logits-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -23,7 +23,7 @@ describe(`a ${TOKENS}-token prefill at V = ${VOCAB}`, () => {
     it(`${name}: onnxruntime returns logits of dims [1, 1, V] (one row, not ${TOKENS})`, async () => {
       const dtype = settings.dtype!;
       const info = await writeTinyQwen2Vl(join(root, dtype), { ...settings, layers: 1, hidden: 32, heads: 2, kvHeads: 1, vocab: VOCAB, seed: 8 });
-      const model = (await loadOnnxModel(info.dir, { dtype, ...options })) as OnnxEmbeddingsModel;
+      const model = (await loadOnnxModel(info.dir, { dtype, ...options })) as AssembledModel;
       const session = model.decoder.session as unknown as { run: (...args: unknown[]) => Promise<Record<string, Tensor>> };
       const run = session.run.bind(session);
       const returned: { dims: readonly number[]; type: string; bytes: number }[] = [];

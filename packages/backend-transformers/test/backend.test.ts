@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignalTrigger, generateICoT, ModelConfigError, ModelFilesError } from '@icot/core';
+import { createSignalTrigger, generateICoT, ModelFilesError, OptionError } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
@@ -19,6 +19,7 @@ import {
   writeTinyLlava,
   writeTinyQwen2Vl,
 } from '@icot/testing';
+import type { FeatureImage } from '@icot/families';
 import { loadTransformersModel, type TransformersVisionLanguageModel } from '../src/index.js';
 
 const oracle = loadOracle('tiny-qwen2-vl');
@@ -47,7 +48,7 @@ describe('transformers.js backend reproduces the reference ICoT run (tiny Qwen2-
   afterAll(() => model?.dispose());
 
   it('uses transformers.js tokenizer and chat template, the shared preprocessing, and our positions', async () => {
-    const encoded = await model.encodeImage(image);
+    const encoded = (await model.encodeImage(image)) as FeatureImage;
     expect(encoded.grid).toEqual({ rows: 8, cols: 8 });
     Array.from(encoded.features.subarray(0, 8)).forEach((v, i) => expect(v).toBeCloseTo(oracle.image_features_first_row![i]!, 5));
     const prompt = await model.preparePrompt({ text: oracle.prompt_text, images: [encoded] });
@@ -78,21 +79,24 @@ describe('transformers.js backend reproduces the reference ICoT run (tiny Qwen2-
     const golden = manifest.processed.find((p) => p.input === 'inputs/photo-640x480-rot6.jpg' && p.config === 'tiny-qwen2-vl')!;
     const photo = await readImageFile(new URL(golden.input, goldens).pathname);
     expect([photo.width, photo.height]).toEqual([480, 640]);
+    // what transformers.js's vision session is fed
     const seen: Record<string, { dims: number[]; data: ArrayBufferView }>[] = [];
-    const encodeImage = model.hfModel.encode_image.bind(model.hfModel);
-    model.hfModel.encode_image = (inputs) => {
-      seen.push(inputs as (typeof seen)[number]);
-      return encodeImage(inputs);
+    const vision = model.hfModel.sessions['vision_encoder']!;
+    const run = vision.run.bind(vision);
+    vision.run = (feeds, fetches) => {
+      seen.push(feeds as unknown as (typeof seen)[number]);
+      return run(feeds, fetches);
     };
     try {
       const encoded = await model.encodeImage(photo);
       expect(encoded.grid).toEqual({ rows: golden.gridThw[1]! / 2, cols: golden.gridThw[2]! / 2 });
     } finally {
-      model.hfModel.encode_image = encodeImage;
+      vision.run = run;
     }
     const pixels = seen[0]!['pixel_values']!;
     expect(pixels.dims).toEqual(golden.dims);
-    expect(Array.from(seen[0]!['image_grid_thw']!.data as BigInt64Array, Number)).toEqual(golden.gridThw);
+    const grid = seen[0]!['grid_thw'] ?? seen[0]!['image_grid_thw']!;
+    expect(Array.from(grid.data as BigInt64Array, Number)).toEqual(golden.gridThw);
     const bytes = new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(golden.pixelValuesSha256);
   });
@@ -130,7 +134,7 @@ describe('offline and file errors', () => {
       expect((error as Error).message).toMatch(/onnx\/embed_tokens\.onnx/);
       await expect(loadTransformersModel(join(root, 'nope'))).rejects.toThrow(/does not exist/);
       await expect(loadTransformersModel(copy.dir, { dtype: 'q4', tappedCacheDir })).rejects.toThrow(/decoder_model_merged_q4\.onnx/);
-      await expect(loadTransformersModel(copy.dir, { dtype: 'q9' })).rejects.toBeInstanceOf(ModelConfigError);
+      await expect(loadTransformersModel(copy.dir, { dtype: 'q9' })).rejects.toBeInstanceOf(OptionError);
     } finally {
       await copy.cleanup();
     }

@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoModelForImageTextToText, AutoProcessor, RawImage, env, type Tensor } from '@huggingface/transformers';
 import type { RgbImage } from '@icot/core';
-import {
-  expandIdefics3Prompt,
-  planIdefics3Image,
-  preprocessQwen2VlImage,
-  readIdefics3Config,
-  readIdefics3PreprocessorConfig,
-  readIdefics3SpecialTokens,
-  readQwen2VlPreprocessorConfig,
-} from '@icot/families';
+import { expandIdefics3Prompt, readIdefics3Config, readIdefics3SpecialTokens } from '@icot/families';
+import { planIdefics3Image, preprocessQwen2VlImage, readIdefics3PreprocessorConfig, readQwen2VlPreprocessorConfig } from '@icot/families/preprocess';
 import { readImageFile, resizeImage } from '@icot/image/node';
 import { writeTinyQwen25Vl, writeTinySmolVlm } from '@icot/testing';
 

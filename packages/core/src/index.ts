@@ -48,6 +48,7 @@ export { TextStreamer } from './text-stream.js';
 export { concatPositions, maxPosition, segmentLength, sequentialPositions, slicePositions } from './positions.js';
 export { contiguousCacheIndices, gatherByCacheIndex, gatherPositions, imageTiles, massAt, patchCell } from './patches.js';
 export { resolveLayerSelection } from './layers.js';
+export { configFields, type ConfigFields } from './config.js';
 export {
   generateICoT,
   streamICoT,

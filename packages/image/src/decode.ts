@@ -6,7 +6,7 @@ import { toRgb, type AlphaHandling } from './convert.js';
 import { assertRgbImage } from './image.js';
 import { checkPixelLimit, resolvePixelLimit } from './limits.js';
 import { applyOrientation, jpegOrientation, pngOrientation, type Orientation } from './orientation.js';
-import { decodePngPixels } from './png.js';
+import { decodePngPixels, toBuffer } from './png.js';
 
 /** Options of {@link decodeImage} (and of the Node entry's `decodeImage` / `readImageFile`). */
 export interface DecodeOptions {
@@ -90,16 +90,10 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Rgb
     : decodeJpegJs(prepared as PreparedImage & { info: JpegInfo });
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  return NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : (bytes as Buffer);
-}
-
 /** Encodes an RGB image as an 8-bit truecolour PNG (for reports and tests). */
 export function encodePng(image: RgbImage): Uint8Array {
   assertRgbImage(image, 'encodePng');
   const { width, height, data } = image;
-  const metadata = { width, height, data: toBuffer(data) } as unknown as InstanceType<typeof pngjs.PNG>;
-  const buffer = pngjs.PNG.sync.write(metadata, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  const buffer = pngjs.PNG.sync.write({ width, height, data: toBuffer(data) }, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

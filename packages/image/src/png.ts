@@ -1,13 +1,17 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- pngjs's types, declared here (see pngjs.d.ts)
+/// <reference path="./pngjs.d.ts" />
 import pngjs from 'pngjs';
 import { ascii, damaged, PNG_SIGNATURE, type PngInfo } from './container.js';
 import type { ModePixels } from './convert.js';
 
 const { PNG } = pngjs;
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  // pngjs works on Node Buffers; outside Node its browser build brings its own.
-  const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  return NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : (bytes as Buffer);
+/** Node's `Buffer`, where there is one (the package compiles without Node types). */
+const NodeBuffer = (globalThis as { Buffer?: { from(buffer: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
+
+/** `bytes` as a Node Buffer when there is one (pngjs works on Node Buffers; outside Node its browser build brings its own). */
+export function toBuffer(bytes: Uint8Array): Uint8Array {
+  return NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
 }
 
 /**
@@ -58,7 +62,7 @@ export function decodePngPixels(bytes: Uint8Array, info: PngInfo, name: string):
   const { width, height } = png;
   // pngjs hands back 4 samples per pixel (gray replicated, palette looked up with tRNS alpha), as
   // Uint16Array for 16-bit files and raw (unscaled) values for 1/2/4-bit gray.
-  const rgba = png.data as Uint8Array | Uint16Array;
+  const rgba = png.data;
   const count = width * height;
   const gray = colorType === 0;
   const hasAlpha = colorType === 4 || colorType === 6 || (colorType === 3 && info.transparency !== undefined);

@@ -364,6 +364,17 @@ export function describeModelConformance(
       });
     }
 
+    /** Logits after `inputs` fed one by one to a fresh session prefilled with `prompt`. */
+    const freshAfter = async (prompt: PreparedPrompt, ...inputs: StepInput[]): Promise<Float32Array> => {
+      const session = s.model.createSession();
+      let out = await session.step({ segments: prompt.segments, positions: prompt.positions });
+      for (const input of inputs) out = await session.step(input);
+      session.dispose();
+      return out.logits;
+    };
+    /** `a` and `b` agree within `within` over the vocabulary. */
+    const same = (a: Float32Array, b: Float32Array, within = 0): void => expect(firstLogitDifference(a, b, s.model.vocabSize, within)).toBeUndefined();
+
     if (capabilities.fork) {
       it('forks sessions: a fork continues like a fresh session, and neither changes the other, even after disposal', async () => {
         const { prompt, session: main } = await prefilled();
@@ -374,27 +385,17 @@ export function describeModelConformance(
         expect(fork.length).toBe(prompt.length + 2);
         expect(main.length).toBe(prompt.length);
         const grandchild = fork.fork!();
-        const mainOut = await main.step({ segments: token([3]), positions: at(0) });
         // the original after the fork's steps equals a session that never forked
-        const fresh = s.model.createSession();
-        await fresh.step({ segments: prompt.segments, positions: prompt.positions });
-        const freshOut = await fresh.step({ segments: token([3]), positions: at(0) });
-        expect(firstLogitDifference(mainOut.logits, freshOut.logits, s.model.vocabSize, 0)).toBeUndefined();
-        fresh.dispose();
+        const mainOut = await main.step({ segments: token([3]), positions: at(0) });
+        same(mainOut.logits, await freshAfter(prompt, { segments: token([3]), positions: at(0) }));
         // the fork equals a fresh session fed the fork's inputs
-        const other = s.model.createSession();
-        await other.step({ segments: prompt.segments, positions: prompt.positions });
-        const otherOut = await other.step({ segments: token([1, 2]), positions: at(0, 2) });
-        expect(firstLogitDifference(forkOut.logits, otherOut.logits, s.model.vocabSize, 0)).toBeUndefined();
-        const otherNext = await other.step({ segments: token([4]), positions: at(2) });
-        other.dispose();
+        same(forkOut.logits, await freshAfter(prompt, { segments: token([1, 2]), positions: at(0, 2) }));
+        const expectedNext = await freshAfter(prompt, { segments: token([1, 2]), positions: at(0, 2) }, { segments: token([4]), positions: at(2) });
         // forks outlive what they came from: dispose the original, step the fork; dispose the fork, step the grandchild
         main.dispose();
-        const forkNext = await fork.step({ segments: token([4]), positions: at(2) });
-        expect(firstLogitDifference(forkNext.logits, otherNext.logits, s.model.vocabSize, 0)).toBeUndefined();
+        same((await fork.step({ segments: token([4]), positions: at(2) })).logits, expectedNext);
         fork.dispose();
-        const grandOut = await grandchild.step({ segments: token([4]), positions: at(2) });
-        expect(firstLogitDifference(grandOut.logits, otherNext.logits, s.model.vocabSize, 0)).toBeUndefined();
+        same((await grandchild.step({ segments: token([4]), positions: at(2) })).logits, expectedNext);
         grandchild.dispose();
       });
     } else {
@@ -406,29 +407,19 @@ export function describeModelConformance(
     }
 
     if (capabilities.batchedSideRuns) {
-      it(`runs batched side runs: each row like the same input on a fork (${tolerance.logits}), the cache unchanged, unequal lengths refused`, async () => {
+      it(`runs batched side runs: each row like the same input on a fresh session (${tolerance.logits}), the cache unchanged, unequal lengths refused`, async () => {
         const { prompt, session } = await prefilled();
         const at = s.model.family.textPositions(prompt.nextPosition, 2);
         const inputs: StepInput[] = [token([1, 2]), token([5, 6]), token([1, 2])].map((segments) => ({ segments, positions: at }));
         const outs = await session.sideRuns!(inputs);
         expect(outs).toHaveLength(3);
         expect(session.length).toBe(prompt.length);
-        for (const [i, input] of inputs.entries()) {
-          const single = s.model.createSession();
-          await single.step({ segments: prompt.segments, positions: prompt.positions });
-          const expected = await single.step(input);
-          single.dispose();
-          expect(firstLogitDifference(outs[i]!.logits, expected.logits, s.model.vocabSize, tolerance.logits)).toBeUndefined();
-        }
+        for (const [i, input] of inputs.entries()) same(outs[i]!.logits, await freshAfter(prompt, input), tolerance.logits);
         expect(firstLogitDifference(outs[0]!.logits, outs[1]!.logits, s.model.vocabSize, 0)).toBeDefined();
         // the session goes on as if nothing happened
-        const next = await session.step({ segments: token([3]), positions: s.model.family.textPositions(prompt.nextPosition, 1) });
-        const fresh = s.model.createSession();
-        await fresh.step({ segments: prompt.segments, positions: prompt.positions });
-        const expected = await fresh.step({ segments: token([3]), positions: s.model.family.textPositions(prompt.nextPosition, 1) });
-        fresh.dispose();
-        expect(firstLogitDifference(next.logits, expected.logits, s.model.vocabSize, 0)).toBeUndefined();
-        const uneven = await session.sideRuns!([inputs[0]!, { segments: token([1]), positions: s.model.family.textPositions(prompt.nextPosition, 1) }]).then(
+        const next: StepInput = { segments: token([3]), positions: s.model.family.textPositions(prompt.nextPosition, 1) };
+        same((await session.step(next)).logits, await freshAfter(prompt, next));
+        const uneven = await session.sideRuns!([inputs[0]!, next]).then(
           () => undefined,
           (e: unknown) => e,
         );

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { massAt, streamICoT, type EncodedImage, type ICoTEvent, type InsertionDecoderV2, type PatchSelectorV2, type VisionLanguageModelV2 } from '@icot/core';
+import { configFields, massAt, streamICoT, type EncodedImage, type ICoTEvent, type InsertionDecoderV2, type PatchSelectorV2, type VisionLanguageModelV2 } from '@icot/core';
 import { createTestImage } from '@icot/core/test';
 import { argmax, everyNthTokenTrigger, toleranceOf } from './conformance.js';
 
@@ -60,12 +60,13 @@ const CONFIG_TOKEN_KEYS = ['vision_start_token_id', 'vision_end_token_id', 'visi
 
 function readFolderFacts(dir: string): FolderFacts {
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const text = (config['text_config'] as Record<string, unknown> | undefined) ?? {};
-  const vocab = config['vocab_size'] ?? text['vocab_size'];
+  // the reader the backends use: text sizes from text_config first, token ids from the top level first
+  const fields = configFields(config);
+  const vocab = fields.textNumber('vocab_size');
   const configTokenIds: Record<string, number> = {};
   for (const key of CONFIG_TOKEN_KEYS) {
-    const v = config[key] ?? text[key];
-    if (typeof v === 'number') configTokenIds[key] = v;
+    const v = fields.topNumber(key);
+    if (v !== undefined) configTokenIds[key] = v;
   }
   const tokenizer = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as {
     model?: { vocab?: Record<string, number> | [string, number][] };
@@ -76,7 +77,7 @@ function readFolderFacts(dir: string): FolderFacts {
   if (Array.isArray(modelVocab)) maxId = modelVocab.length - 1; // Unigram: [piece, score] rows, id = row
   else for (const id of Object.values(modelVocab ?? {})) if (id > maxId) maxId = id;
   for (const added of tokenizer.added_tokens ?? []) if (added.id > maxId) maxId = added.id;
-  return { configVocab: typeof vocab === 'number' ? vocab : undefined, configTokenIds, tokenizerSize: maxId + 1 };
+  return { configVocab: vocab, configTokenIds, tokenizerSize: maxId + 1 };
 }
 
 /**

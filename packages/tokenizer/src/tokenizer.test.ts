@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelFilesError } from '@icot/core';
 import { fixturePath, loadOracle } from '@icot/testing';
-import { loadTokenizer } from './load.js';
+import { loadTokenizer } from './node.js';
 
 const oracle = loadOracle('tiny-qwen2-vl');
 

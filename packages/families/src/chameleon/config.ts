@@ -1,4 +1,4 @@
-import { ModelConfigError } from '@icot/core';
+import { configFields, ModelConfigError } from '@icot/core';
 
 /** Chameleon-class (unified discrete-token) facts ICoT needs, from `config.json`. */
 export interface ChameleonModelConfig {
@@ -31,8 +31,9 @@ export const CHAMELEON_MODEL_TYPES = ['chameleon'] as const;
  */
 export function readChameleonConfig(config: Record<string, unknown>, generationConfig: Record<string, unknown> = {}): ChameleonModelConfig {
   const map = (config['vocabulary_map'] as Record<string, number> | undefined) ?? {};
+  const fields = configFields(config);
   const need = (key: string, fallback?: number): number => {
-    const v = config[key] ?? fallback;
+    const v = (key.endsWith('_token_id') ? fields.top(key) : fields.text(key)) ?? fallback;
     if (typeof v !== 'number') throw new ModelConfigError(`config.json has no numeric '${key}'.`, { hint: 'Use the config.json that belongs to this Chameleon export.' });
     return v;
   };
@@ -44,7 +45,7 @@ export function readChameleonConfig(config: Record<string, unknown>, generationC
     throw new ModelConfigError('config.json has no vocabulary_map with IMGIMG image tokens.', { hint: 'Chameleon-class models list their image tokens in vocabulary_map.' });
   const hiddenSize = need('hidden_size');
   const heads = need('num_attention_heads');
-  const eos = generationConfig['eos_token_id'] ?? config['eos_token_id'];
+  const eos = generationConfig['eos_token_id'] ?? fields.top('eos_token_id');
   return {
     modelType: String(config['model_type']),
     bosTokenId: need('bos_token_id', map['<s>']),
@@ -55,10 +56,10 @@ export function readChameleonConfig(config: Record<string, unknown>, generationC
     hiddenSize,
     numLayers: need('num_hidden_layers'),
     numAttentionHeads: heads,
-    numKeyValueHeads: typeof config['num_key_value_heads'] === 'number' ? (config['num_key_value_heads'] as number) : heads,
+    numKeyValueHeads: fields.textNumber('num_key_value_heads') ?? heads,
     headDim: hiddenSize / heads,
     vocabSize: need('vocab_size'),
-    ropeTheta: typeof config['rope_theta'] === 'number' ? (config['rope_theta'] as number) : 10000,
+    ropeTheta: fields.textNumber('rope_theta') ?? 10000,
     eosTokenIds: (Array.isArray(eos) ? eos : [eos]).filter((v): v is number => typeof v === 'number'),
   };
 }

@@ -1,22 +1,10 @@
 /**
- * Idefics3 / SmolVLM: exact image preprocessing (tiles + global image), the prompt layout of an
- * image (row/column separators, newlines, `<image>` runs), and each image token's pixel box in the
+ * Idefics3 / SmolVLM, pure part (its preprocessing is in `@icot/families/preprocess`): the prompt
+ * layout of an image (row/column separators, newlines, `<image>` runs), and each image token's pixel box in the
  * original image. Pure functions and data; see the package README ("Idefics3 / SmolVLM").
  * @module
  */
 export { IDEFICS3_MODEL_TYPES, readIdefics3Config, type Idefics3ModelConfig } from './config.js';
-export {
-  IDEFICS3_MAX_IMAGE_SIZE,
-  idefics3EncoderSize,
-  idefics3ResizedSize,
-  planIdefics3Image,
-  preprocessIdefics3Image,
-  readIdefics3PreprocessorConfig,
-  type Idefics3ImagePlan,
-  type Idefics3Pixels,
-  type Idefics3PreprocessorConfig,
-  type ImageSize,
-} from './preprocess.js';
 export {
   idefics3TokenBox,
   idefics3TokenBoxes,

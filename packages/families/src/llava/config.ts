@@ -1,4 +1,4 @@
-import { ModelConfigError } from '@icot/core';
+import { configFields, ModelConfigError } from '@icot/core';
 
 /** LLaVA-style facts ICoT needs, from `config.json`. */
 export interface LlavaModelConfig {
@@ -19,20 +19,20 @@ export interface LlavaModelConfig {
 /** Model types handled by the LLaVA family. */
 export const LLAVA_MODEL_TYPES = ['llava'] as const;
 
-/** Read a LLaVA config (`image_token_index` + `text_config`). */
+/** Read a LLaVA config (`image_token_index` + `text_config`, with the shared reader {@link configFields}). */
 export function readLlavaConfig(config: Record<string, unknown>, generationConfig: Record<string, unknown> = {}): LlavaModelConfig {
-  const text = (config['text_config'] as Record<string, unknown> | undefined) ?? {};
-  const pick = (key: string): unknown => text[key] ?? config[key];
+  const fields = configFields(config);
+  const pick = (key: string): unknown => fields.text(key);
   const need = (key: string, value: unknown = pick(key)): number => {
     if (typeof value !== 'number') throw new ModelConfigError(`config.json has no numeric '${key}'.`, { hint: 'Use the config.json that belongs to this LLaVA export.' });
     return value;
   };
   const hiddenSize = need('hidden_size');
   const heads = need('num_attention_heads');
-  const eos = generationConfig['eos_token_id'] ?? pick('eos_token_id');
+  const eos = generationConfig['eos_token_id'] ?? fields.top('eos_token_id');
   return {
     modelType: String(config['model_type']),
-    imageTokenId: need('image_token_index', config['image_token_index'] ?? config['image_token_id']),
+    imageTokenId: need('image_token_index', fields.top('image_token_index') ?? fields.top('image_token_id')),
     hiddenSize,
     numLayers: need('num_hidden_layers'),
     numAttentionHeads: heads,

@@ -1,4 +1,4 @@
-import { ModelConfigError } from '@icot/core';
+import { configFields, ModelConfigError } from '@icot/core';
 
 /** The Qwen2-VL facts ICoT needs, read from `config.json` (never hard-coded ids). */
 export interface Qwen2VlModelConfig {
@@ -29,12 +29,15 @@ function num(value: unknown): number | undefined {
 
 /**
  * Read a Qwen2-VL / Qwen2.5-VL config, flat (hub format) or nested (`text_config`,
- * transformers 5 style). Throws {@link ModelConfigError} naming the missing field.
+ * transformers 5 style), with the shared reader ({@link configFields}: text sizes from
+ * `text_config` first, token ids from the top level first). Throws {@link ModelConfigError}
+ * naming the missing field.
  */
 export function readQwen2VlConfig(config: Record<string, unknown>, generationConfig: Record<string, unknown> = {}): Qwen2VlModelConfig {
-  const text = (config['text_config'] as Record<string, unknown> | undefined) ?? {};
+  const fields = configFields(config);
   const vision = (config['vision_config'] as Record<string, unknown> | undefined) ?? {};
-  const pick = (key: string): unknown => config[key] ?? text[key];
+  const ids = new Set(['vision_start_token_id', 'vision_end_token_id', 'image_token_id']);
+  const pick = (key: string): unknown => (ids.has(key) ? fields.top(key) : fields.text(key));
   const need = (key: string): number => {
     const v = num(pick(key));
     if (v === undefined)
@@ -50,7 +53,7 @@ export function readQwen2VlConfig(config: Record<string, unknown>, generationCon
     });
   const hiddenSize = need('hidden_size');
   const numAttentionHeads = need('num_attention_heads');
-  const eos = generationConfig['eos_token_id'] ?? pick('eos_token_id');
+  const eos = generationConfig['eos_token_id'] ?? fields.top('eos_token_id');
   const eosTokenIds = (Array.isArray(eos) ? eos : [eos]).filter((v): v is number => typeof v === 'number');
   return {
     modelType,
