@@ -54,6 +54,8 @@ interface SessionParts {
   readonly shared: SharedTensors;
   readonly pastNames: readonly string[];
   readonly presentNames: readonly string[];
+  /** What a step that reads no attention fetches: the logits and the cache (never the tap outputs). */
+  readonly plainFetches: readonly string[];
   /** `num_logits_to_keep` / `logits_to_keep` = 1, for exports with that input. */
   readonly logitsToKeep: Readonly<Record<string, Tensor>>;
 }
@@ -98,7 +100,7 @@ export class OnnxDecodingSession implements DecodingSessionV2 {
       const logitsToKeep: Record<string, Tensor> = {};
       const rows = decoder.logits;
       if (rows.rows === 'last' && rows.how === 'logits-to-keep-input') logitsToKeep[rows.input] = int64Tensor(tensors, [1], rows.inputRank === 0 ? [] : [1]);
-      this.parts = { decoder, encodeSegments, modelId, prefillChunk, tensors, shared: new SharedTensors(), pastNames, presentNames, logitsToKeep };
+      this.parts = { decoder, encodeSegments, modelId, prefillChunk, tensors, shared: new SharedTensors(), pastNames, presentNames, plainFetches: ['logits', ...presentNames], logitsToKeep };
       for (const name of pastNames) this.past[name] = emptyTensor(tensors, decoder.pastType, [1, decoder.kvHeads, 0, decoder.headDim]);
     }
     this.parts.shared.retain(Object.values(this.past));
@@ -199,9 +201,9 @@ export class OnnxDecodingSession implements DecodingSessionV2 {
     const { segments, positions } = input;
     const length = segmentLength(segments);
     if (positions.length !== length) throw new IcotError('internal', `Step has ${length} inputs but ${positions.length} positions.`);
-    const taps = this.tapsFor(input);
-    const reads = [...(taps.whole ?? []), ...(taps.layers ?? [])];
-    const fetches = ['logits', ...this.parts.presentNames, ...new Set(reads)];
+    const taps = input.attention || input.layerAttention ? this.tapsFor(input) : NO_TAPS;
+    const plain = this.parts.plainFetches;
+    const fetches = taps === NO_TAPS ? plain : [...plain, ...new Set([...(taps.whole ?? []), ...(taps.layers ?? [])])];
     const main = await this.parts.encodeSegments(segments, length);
     // Fused attention ops materialise [heads, S, T] only because of the tap: long steps go in
     // chunks so that stays [heads, chunk, T]. Plain graphs hold it anyway and run in one piece.
@@ -210,7 +212,7 @@ export class OnnxDecodingSession implements DecodingSessionV2 {
     for (let start = 0; start < length; start += chunk) {
       const end = Math.min(length, start + chunk);
       if (out) this.disposeOutputs(out); // an earlier chunk's logits and taps are not needed
-      out = await this.run(main, start, end, length, positions, end === length ? fetches : fetches.slice(0, 1 + this.parts.presentNames.length));
+      out = await this.run(main, start, end, length, positions, end === length ? fetches : plain);
       if (input.signal?.aborted) this.disposeOutputs(out);
       throwIfAborted(input.signal);
     }
@@ -351,6 +353,9 @@ export class OnnxDecodingSession implements DecodingSessionV2 {
     this.replacePast({});
   }
 }
+
+/** The taps of a step that reads no attention. */
+const NO_TAPS: { readonly whole: undefined; readonly layers: undefined } = Object.freeze({ whole: undefined, layers: undefined });
 
 /**
  * The attention row of batch row `row` averaged over the tap outputs `names` (one per layer in
