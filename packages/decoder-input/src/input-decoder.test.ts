@@ -15,6 +15,12 @@ describeDecoderConformance('input insertion (source layout)', () => createInputI
   promptText: 'look at <image> please',
 }), { kvCache: false, inputInsertion: 'equal' });
 
+describeDecoderConformance('input insertion (source layout) on a toy model with tiled images', () => createInputInsertionDecoder({ layout: 'source' }), async () => ({
+  model: createToyModel({ grid: { rows: 2, cols: 3 }, tiles: { rows: 1, cols: 2 } }),
+  image: createTestImage(),
+  promptText: 'look at <image> please',
+}), { kvCache: false, inputInsertion: 'equal' });
+
 describe('InputInsertionDecoder', () => {
   it('feeds exactly the family block as one step', async () => {
     const model = createToyModel();

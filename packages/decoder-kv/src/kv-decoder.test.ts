@@ -12,6 +12,11 @@ for (const mode of ['copy', 'rebind'] as const)
       image: createTestImage(),
       promptText: 'look at <image> please',
     }), { kvCache: true, inputInsertion: 'different' });
+describeDecoderConformance('kv-rebind on a toy model with tiled images (patches apart in the cache)', () => createKvInsertionDecoder({ mode: 'rebind' }), async () => ({
+  model: createToyModel({ grid: { rows: 2, cols: 3 }, tiles: { rows: 1, cols: 2 } }),
+  image: createTestImage(),
+  promptText: 'look at <image> please',
+}), { kvCache: true, inputInsertion: 'different' });
 
 /** RoPE of one head vector at a position (rotate_half layout), computed directly. */
 function rope(x: Float32Array, position: readonly number[], r: RopeDescriptionV1): Float32Array {

@@ -253,7 +253,7 @@ export function createToyModel(settings: ToyModelSettings = {}): ToyModel {
       get length() {
         return cache.length;
       },
-      // One head of dimension 2 per layer; an entry's "key" is (code, position), rotated keys are stored back rounded.
+      // The cache as one layer of one head of dimension 2: an entry's "key" is (code, position); rotated keys are stored back rounded.
       kvCache: {
         layers: 1,
         kvHeads: 1,
