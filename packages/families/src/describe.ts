@@ -1,6 +1,9 @@
-import { ModelConfigError, type ModelFamilyV2, type PatchGrid, type RopeDescriptionV1 } from '@icot/core';
+import { ModelConfigError, type ModelFamilyV2, type PatchGrid, type RopeDescriptionV1, type TokenizerV1 } from '@icot/core';
 import { readChameleonConfig } from './chameleon/config.js';
 import { chameleonRope, createChameleonFamily } from './chameleon/family.js';
+import { readIdefics3Config } from './idefics3/config.js';
+import { createIdefics3Family } from './idefics3/family.js';
+import { readIdefics3SpecialTokens } from './idefics3/prompt.js';
 import { readLlavaConfig } from './llava/config.js';
 import { createLlavaFamily } from './llava/family.js';
 import { readQwen2VlConfig } from './qwen2-vl/config.js';
@@ -21,11 +24,25 @@ export interface ModelFamilyDescription {
   readonly spatialMergeSize: number;
 }
 
+/** What a family may read besides its configs: the tokenizer and the processor's own config. */
+export interface DescribeContext {
+  /** The model's tokenizer: ids of special tokens (`tokenToId`) and of plain text (`encode`, no special tokens added). */
+  readonly tokenizer: Pick<TokenizerV1, 'encode' | 'tokenToId'>;
+  /** `processor_config.json`, when the model has one (Idefics3: `image_seq_len`). */
+  readonly processorConfig?: Record<string, unknown>;
+}
+
 /**
  * How a family is described from `config.json` and `generation_config.json`; `tokenText` gives a
- * token id's vocabulary string (for the image placeholder).
+ * token id's vocabulary string (for the image placeholder), `context` the tokenizer and the
+ * processor config (for families whose image layout is made of several special tokens).
  */
-export type DescribeFamily = (config: Record<string, unknown>, generationConfig: Record<string, unknown>, tokenText: (id: number) => string | undefined) => ModelFamilyDescription;
+export type DescribeFamily = (
+  config: Record<string, unknown>,
+  generationConfig: Record<string, unknown>,
+  tokenText: (id: number) => string | undefined,
+  context: DescribeContext,
+) => ModelFamilyDescription;
 
 const sizes = (c: { modelType: string; hiddenSize: number; vocabSize: number; eosTokenIds: readonly number[]; numKeyValueHeads: number; headDim: number }) => ({
   modelType: c.modelType,
@@ -54,6 +71,25 @@ export const describeLlava: DescribeFamily = (config, generationConfig, tokenTex
 export const describeChameleon: DescribeFamily = (config, generationConfig, tokenText) => {
   const c = readChameleonConfig(config, generationConfig);
   return { ...sizes(c), family: createChameleonFamily(c, tokenText(c.imageTokenId) ?? '<image>'), rope: chameleonRope(c), spatialMergeSize: 1 };
+};
+
+/**
+ * Describe an Idefics3 / SmolVLM model: text sizes from `text_config` (a Llama-style decoder, 1-D
+ * RoPE), the image tokens from the tokenizer, `image_seq_len` from `config.json` (checked against
+ * `processor_config.json`).
+ */
+export const describeIdefics3: DescribeFamily = (config, generationConfig, _tokenText, { tokenizer, processorConfig }) => {
+  const vision = readIdefics3Config(config, processorConfig);
+  const c = readLlavaConfig(config, generationConfig, 'SmolVLM / Idefics3');
+  const tokens = readIdefics3SpecialTokens(
+    (text) => tokenizer.tokenToId(text),
+    (text) => tokenizer.encode(text),
+  );
+  if (tokens.image !== vision.imageTokenId)
+    throw new ModelConfigError(`config.json says image_token_id ${vision.imageTokenId}, but the tokenizer's <image> is ${tokens.image}.`, {
+      hint: 'Use the tokenizer.json and config.json of the same export.',
+    });
+  return { ...sizes(c), family: createIdefics3Family({ tokens, imageSeqLen: vision.imageSeqLen }), rope: llavaRope(c), spatialMergeSize: 1 };
 };
 
 /** The square patch grid of `count` image tokens; throws {@link ModelConfigError} when there is none. */

@@ -5,13 +5,8 @@
  * `@icot/families` so that code that only lays out prompts and positions never loads image code.
  * @module
  */
-export {
-  preprocessQwen2VlImage,
-  readQwen2VlPreprocessorConfig,
-  smartResize,
-  type Qwen2VlPixels,
-  type Qwen2VlPreprocessorConfig,
-} from './qwen2-vl/preprocess.js';
+export { preprocessQwen2VlImage, readQwen2VlPreprocessorConfig, type Qwen2VlPixels, type Qwen2VlPreprocessorConfig } from './qwen2-vl/preprocess.js';
+export { smartResize } from './qwen2-vl/smart-resize.js';
 export { clipRegion, preprocessClipImage, readClipPreprocessorConfig, type ClipPixels, type ClipPreprocessorConfig } from './common/clip-preprocess.js';
 export {
   IDEFICS3_MAX_IMAGE_SIZE,

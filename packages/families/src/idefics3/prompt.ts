@@ -145,6 +145,43 @@ export function idefics3ImageTokens(grid: PatchGrid, imageSeqLen: number, tokens
   return { ids, imageTokenIndices, runs };
 }
 
+/** A tokenized prompt cut at its `<image>` placeholders: text pieces and image slots, in prompt order. */
+export type Idefics3PromptPiece = { readonly kind: 'text'; readonly ids: readonly number[] } | { readonly kind: 'image'; readonly index: number };
+
+/**
+ * Cut a tokenized prompt at its `<image>` placeholders (one image token per image, as the chat
+ * template writes it), checking them against `imageCount` images. Throws {@link PromptError} when
+ * placeholders and images do not match, or a placeholder is a run of several image tokens (an
+ * already expanded prompt).
+ */
+export function splitIdefics3Prompt(tokenIds: readonly number[], imageCount: number, imageTokenId: number): Idefics3PromptPiece[] {
+  const pieces: Idefics3PromptPiece[] = [];
+  let text: number[] = [];
+  let images = 0;
+  for (let i = 0; i < tokenIds.length; i++) {
+    const id = tokenIds[i]!;
+    if (id !== imageTokenId) {
+      text.push(id);
+      continue;
+    }
+    if (tokenIds[i + 1] === imageTokenId)
+      throw new PromptError('The prompt holds a run of image tokens; Idefics3 / SmolVLM prompts take one <image> placeholder per image.', {
+        hint: 'Pass the chat-formatted text with a single <image> per image; it is expanded to the tiles here.',
+      });
+    if (images >= imageCount)
+      throw new PromptError(`The prompt has more <image> placeholders than the ${imageCount} image(s) given.`, { hint: 'Pass one image per placeholder.' });
+    if (text.length) pieces.push({ kind: 'text', ids: text });
+    text = [];
+    pieces.push({ kind: 'image', index: images++ });
+  }
+  if (text.length) pieces.push({ kind: 'text', ids: text });
+  if (images !== imageCount)
+    throw new PromptError(`The prompt has ${images} <image> placeholder(s), but ${imageCount} image(s) were given.`, {
+      hint: 'Put one <image> in the prompt where each image goes.',
+    });
+  return pieces;
+}
+
 /** A tokenized prompt with every image expanded (see {@link expandIdefics3Prompt}). */
 export interface ExpandedIdefics3Prompt {
   readonly ids: number[];
@@ -156,32 +193,19 @@ export interface ExpandedIdefics3Prompt {
  * Expand each `<image>` placeholder of a tokenized prompt (one image token per image, as the chat
  * template writes it) into the image's tokens, `grids[i]` being image i's tile grid. Returns the
  * ids and, per image, the cache positions of its image tokens: the patch -> cache position map.
- * Throws {@link PromptError} when placeholders and images do not match, or a placeholder is a run
- * of several image tokens (an already expanded prompt).
+ * Throws {@link PromptError} as {@link splitIdefics3Prompt} does.
  */
 export function expandIdefics3Prompt(tokenIds: readonly number[], grids: readonly PatchGrid[], imageSeqLen: number, tokens: Idefics3SpecialTokens): ExpandedIdefics3Prompt {
   const ids: number[] = [];
   const imageTokenPositions: number[][] = [];
-  for (let i = 0; i < tokenIds.length; i++) {
-    const id = tokenIds[i]!;
-    if (id !== tokens.image) {
-      ids.push(id);
+  for (const piece of splitIdefics3Prompt(tokenIds, grids.length, tokens.image)) {
+    if (piece.kind === 'text') {
+      ids.push(...piece.ids);
       continue;
     }
-    if (tokenIds[i + 1] === tokens.image)
-      throw new PromptError('The prompt holds a run of image tokens; Idefics3 / SmolVLM prompts take one <image> placeholder per image.', {
-        hint: 'Pass the chat-formatted text with a single <image> per image; it is expanded to the tiles here.',
-      });
-    const grid = grids[imageTokenPositions.length];
-    if (!grid)
-      throw new PromptError(`The prompt has more <image> placeholders than the ${grids.length} image(s) given.`, { hint: 'Pass one image per placeholder.' });
-    const image = idefics3ImageTokens(grid, imageSeqLen, tokens);
+    const image = idefics3ImageTokens(grids[piece.index]!, imageSeqLen, tokens);
     imageTokenPositions.push(image.imageTokenIndices.map((k) => ids.length + k));
     ids.push(...image.ids);
   }
-  if (imageTokenPositions.length !== grids.length)
-    throw new PromptError(`The prompt has ${imageTokenPositions.length} <image> placeholder(s), but ${grids.length} image(s) were given.`, {
-      hint: 'Put one <image> in the prompt where each image goes.',
-    });
   return { ids, imageTokenPositions };
 }

@@ -19,12 +19,16 @@ export interface LlavaModelConfig {
 /** Model types handled by the LLaVA family. */
 export const LLAVA_MODEL_TYPES = ['llava'] as const;
 
-/** Read a LLaVA config (`image_token_index` + `text_config`, with the shared reader {@link configFields}). */
-export function readLlavaConfig(config: Record<string, unknown>, generationConfig: Record<string, unknown> = {}): LlavaModelConfig {
+/**
+ * Read a LLaVA config (`image_token_index` + `text_config`, with the shared reader
+ * {@link configFields}); also the text part of other composite configs with a Llama-style text
+ * model and `image_token_id` (Idefics3 / SmolVLM), `exportName` naming them in errors.
+ */
+export function readLlavaConfig(config: Record<string, unknown>, generationConfig: Record<string, unknown> = {}, exportName = 'LLaVA'): LlavaModelConfig {
   const fields = configFields(config);
   const pick = (key: string): unknown => fields.text(key);
   const need = (key: string, value: unknown = pick(key)): number => {
-    if (typeof value !== 'number') throw new ModelConfigError(`config.json has no numeric '${key}'.`, { hint: 'Use the config.json that belongs to this LLaVA export.' });
+    if (typeof value !== 'number') throw new ModelConfigError(`config.json has no numeric '${key}'.`, { hint: `Use the config.json that belongs to this ${exportName} export.` });
     return value;
   };
   const hiddenSize = need('hidden_size');

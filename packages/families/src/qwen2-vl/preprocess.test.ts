@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ImageError } from '@icot/core';
 import { decodeImage } from '@icot/image';
 import { fixturePath, loadOracle, loadReferencePixels } from '@icot/testing';
-import { preprocessQwen2VlImage, readQwen2VlPreprocessorConfig, smartResize } from './preprocess.js';
+import { preprocessQwen2VlImage, readQwen2VlPreprocessorConfig } from './preprocess.js';
+import { smartResize } from './smart-resize.js';
 
 const config = readQwen2VlPreprocessorConfig(JSON.parse(readFileSync(fixturePath('tiny-qwen2-vl', 'preprocessor_config.json'), 'utf8')));
 
