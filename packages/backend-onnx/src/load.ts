@@ -58,7 +58,7 @@ export async function downloadOnnxModel(repoId: string, options: LoadOnnxModelOp
   const configPath = await repo.fetchFile('config.json');
   const config = JSON.parse(await nodeFileSource(configPath.slice(0, -'config.json'.length)).readText('config.json')) as { model_type?: string };
   const { entry } = familyFor(String(config.model_type), repoId, 'ONNX');
-  const wanted = ['generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'chat_template.json'].filter((f) => has.has(f));
+  const wanted = ['generation_config.json', 'preprocessor_config.json', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'chat_template.json'].filter((f) => has.has(f));
   for (const graph of familyGraphs(entry)) {
     const file = `onnx/${onnxFileName(graph, options.dtype)}`;
     if (!has.has(file)) {

@@ -112,6 +112,6 @@ describe('assembleModel errors', () => {
     const files = memoryFiles(fixturePath('tiny-chameleon'));
     const error = await assembleModel({ files, sessions: sessions(files), provider: 'embeddings-only', accept: (e) => e.decoderInput === 'embeddings' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelConfigError);
-    expect((error as Error).message).toMatch(/'chameleon' model, which the embeddings-only backend does not run \(it runs qwen2_vl, qwen2_5_vl, llava\)/);
+    expect((error as Error).message).toMatch(/'chameleon' model, which the embeddings-only backend does not run \(it runs qwen2_vl, qwen2_5_vl, llava, idefics3, smolvlm\)/);
   });
 });

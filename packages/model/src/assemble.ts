@@ -133,9 +133,16 @@ export async function assembleModel(options: AssembleModelOptions): Promise<Asse
   const graphs = familyGraphs(entry);
   const graphFile = (graph: string): string => `onnx/${onnxFileName(graph, options.dtype)}`;
   await checkModelFiles(files, graphs.map(graphFile));
-  const [generationConfig, preprocessorConfig] = await Promise.all([readJsonFile(files, 'generation_config.json', false), readJsonFile(files, 'preprocessor_config.json', true)]);
+  const [generationConfig, preprocessorConfig, processorConfig] = await Promise.all([
+    readJsonFile(files, 'generation_config.json', false),
+    readJsonFile(files, 'preprocessor_config.json', true),
+    readJsonFile(files, 'processor_config.json', false),
+  ]);
   const tokenizer = options.tokenizer ?? (await fileTokenizer(files));
-  const description = entry.describe(config, generationConfig ?? {}, (id) => tokenizer.tokenText(id));
+  const description = entry.describe(config, generationConfig ?? {}, (id) => tokenizer.tokenText(id), {
+    tokenizer: tokenizer.tokenizer,
+    ...(processorConfig ? { processorConfig } : {}),
+  });
   const [first, embed] = graphs;
   const decoderFile = graphFile('decoder_model_merged');
   const graphSession = (graph: string): Promise<OrtSession> => sessions.createSession({ name: graph, file: graphFile(graph), externalDataFiles: [], label: graphFile(graph) });
@@ -172,7 +179,7 @@ export async function assembleModel(options: AssembleModelOptions): Promise<Asse
     entry,
     description,
     tokenizer,
-    imageEncoder: entry.images({ preprocessorConfig: preprocessorConfig!, description, session: imageSession, tensors: sessions.tensors }),
+    imageEncoder: entry.images({ preprocessorConfig: preprocessorConfig!, config, ...(processorConfig ? { processorConfig } : {}), description, session: imageSession, tensors: sessions.tensors }),
     embedSession,
     decoder,
     tensors: sessions.tensors,

@@ -1,12 +1,24 @@
 import { ModelConfigError, type EncodedImage, type RgbImage } from '@icot/core';
-import { FeatureImage, squarePatchGrid, TokenImage, type ModelFamilyDescription } from '@icot/families';
-import { clipRegion, preprocessClipImage, preprocessQwen2VlImage, readClipPreprocessorConfig, readQwen2VlPreprocessorConfig } from '@icot/families/preprocess';
+import { FeatureImage, idefics3Tiles, readIdefics3Config, squarePatchGrid, TiledFeatureImage, TokenImage, type ModelFamilyDescription } from '@icot/families';
+import {
+  clipRegion,
+  preprocessClipImage,
+  preprocessIdefics3Image,
+  preprocessQwen2VlImage,
+  readClipPreprocessorConfig,
+  readIdefics3PreprocessorConfig,
+  readQwen2VlPreprocessorConfig,
+} from '@icot/families/preprocess';
 import { floatTensor, inputSpecs, int64Tensor, readFloat, type OrtSession, type TensorFactory } from '@icot/onnx-decoding';
 
 /** What a family's image front end is built from. */
 export interface ImageContext {
   /** `preprocessor_config.json`. */
   readonly preprocessorConfig: Record<string, unknown>;
+  /** `config.json`. */
+  readonly config: Record<string, unknown>;
+  /** `processor_config.json`, when the model has one. */
+  readonly processorConfig?: Record<string, unknown>;
   readonly description: ModelFamilyDescription;
   /** The session of the family's first graph: the vision encoder, or the image tokenizer. */
   readonly session: OrtSession;
@@ -50,6 +62,35 @@ export function llavaImages({ preprocessorConfig, description, session, tensors 
     const tensor = out[session.outputNames[0]!]!;
     const grid = squarePatchGrid(tensor.dims.length === 3 ? tensor.dims[1]! : tensor.dims[0]!);
     return new FeatureImage(checkedFeatures(readFloat(tensor), grid.rows * grid.cols, description), description.hiddenSize, grid, size(image), pixels.region, image);
+  };
+}
+
+/**
+ * Idefics3 / SmolVLM: the slow processor's tiling (Pillow-exact: the tiles in raster order, then
+ * the global image), the vision encoder over `pixel_values` `[1, frames, 3, S, S]` (float16 where
+ * the graph takes it) and `pixel_attention_mask` `[1, frames, S, S]` (bool), returning
+ * `[frames, image_seq_len, hidden]` in image-token order; the result is a tiled image whose tiles
+ * carry their boxes in the original image.
+ */
+export function idefics3Images({ preprocessorConfig, config, processorConfig, description, session, tensors }: ImageContext): ImageEncoder {
+  const preprocessor = readIdefics3PreprocessorConfig(preprocessorConfig);
+  const { tokensPerSide, imageSize } = readIdefics3Config(config, processorConfig);
+  if (preprocessor.doImageSplitting && preprocessor.tileSize !== imageSize)
+    throw new ModelConfigError(`preprocessor_config.json cuts tiles of ${preprocessor.tileSize} pixels (max_image_size.longest_edge), but the vision encoder takes ${imageSize} (vision_config.image_size).`, {
+      hint: 'Use the preprocessor_config.json and config.json of the same export.',
+    });
+  return async (image) => {
+    const pixels = preprocessIdefics3Image(image, preprocessor);
+    const specs = inputSpecs(session);
+    if (!specs.has('pixel_values'))
+      throw new ModelConfigError(`The vision encoder's inputs are ${[...specs.keys()].join(', ')}; expected pixel_values (and pixel_attention_mask).`);
+    const out = await session.run({
+      pixel_values: floatTensor(tensors, specs.get('pixel_values')!.type, pixels.pixelValues, pixels.dims),
+      ...(specs.has('pixel_attention_mask') ? { pixel_attention_mask: tensors('bool', pixels.pixelAttentionMask, pixels.maskDims) } : {}),
+    });
+    const tiles = idefics3Tiles(pixels.plan, tokensPerSide);
+    const features = checkedFeatures(readFloat(out[session.outputNames[0]!]!), tiles.length * tokensPerSide * tokensPerSide, description);
+    return new TiledFeatureImage(features, description.hiddenSize, tiles, size(image), image);
   };
 }
 

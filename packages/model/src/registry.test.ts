@@ -12,10 +12,12 @@ describe('the family registry', () => {
   it('gives each family the graphs its decoder input needs', () => {
     expect(familyGraphs(FAMILIES['qwen2-vl'])).toBe(EMBEDDINGS_GRAPHS);
     expect(familyGraphs(FAMILIES.chameleon)).toBe(TOKEN_IDS_GRAPHS);
+    expect(familyGraphs(FAMILIES.idefics3)).toBe(EMBEDDINGS_GRAPHS);
+    expect(FAMILIES.idefics3.tiledImages).toBe(true);
   });
 
   it('names the model types a backend runs when one is not among them', () => {
     expect(() => familyFor('llama', 'some/model', 'test')).toThrow(ModelConfigError);
-    expect(() => familyFor('chameleon', 'some/model', 'test', (e) => e.decoderInput === 'embeddings')).toThrow(/it runs qwen2_vl, qwen2_5_vl, llava\)/);
+    expect(() => familyFor('chameleon', 'some/model', 'test', (e) => e.decoderInput === 'embeddings')).toThrow(/it runs qwen2_vl, qwen2_5_vl, llava, idefics3, smolvlm\)/);
   });
 });

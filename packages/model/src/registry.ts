@@ -2,16 +2,18 @@ import { ModelConfigError } from '@icot/core';
 import {
   CHAMELEON_MODEL_TYPES,
   describeChameleon,
+  describeIdefics3,
   describeLlava,
+  IDEFICS3_MODEL_TYPES,
   describeQwen2Vl,
   LLAVA_MODEL_TYPES,
   QWEN2_VL_MODEL_TYPES,
   type DescribeFamily,
 } from '@icot/families';
-import { chameleonImages, llavaImages, qwen2VlImages, type ImageContext, type ImageEncoder } from './images.js';
+import { chameleonImages, idefics3Images, llavaImages, qwen2VlImages, type ImageContext, type ImageEncoder } from './images.js';
 
 /** The model families icot runs. */
-export type FamilyKind = 'qwen2-vl' | 'llava' | 'chameleon';
+export type FamilyKind = 'qwen2-vl' | 'llava' | 'idefics3' | 'chameleon';
 
 /** The graphs of an export whose decoder takes embeddings (onnx-community layout, under `onnx/`). */
 export const EMBEDDINGS_GRAPHS = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
@@ -48,6 +50,7 @@ export interface FamilyEntry {
 export const FAMILIES = {
   'qwen2-vl': { modelTypes: QWEN2_VL_MODEL_TYPES, decoderInput: 'embeddings', describe: describeQwen2Vl, images: qwen2VlImages, withoutChatTemplate: 'template-required', tiledImages: false },
   llava: { modelTypes: LLAVA_MODEL_TYPES, decoderInput: 'embeddings', describe: describeLlava, images: llavaImages, withoutChatTemplate: 'template-required', tiledImages: false },
+  idefics3: { modelTypes: IDEFICS3_MODEL_TYPES, decoderInput: 'embeddings', describe: describeIdefics3, images: idefics3Images, withoutChatTemplate: 'template-required', tiledImages: true },
   chameleon: { modelTypes: CHAMELEON_MODEL_TYPES, decoderInput: 'token-ids', describe: describeChameleon, images: chameleonImages, withoutChatTemplate: 'join', tiledImages: false },
 } as const satisfies Record<FamilyKind, FamilyEntry>;
 
