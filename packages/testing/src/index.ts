@@ -1,6 +1,6 @@
 /**
  * Shared test kit of icot: one behavioural conformance suite per interface (model, selector,
- * decoder) that every implementation runs, and the reference fixtures (tiny Qwen2-VL and
+ * decoder, trigger) that every implementation runs, and the reference fixtures (tiny Qwen2-VL and
  * Chameleon models with the paper's algorithm's outputs on them).
  * @module
  */
@@ -12,6 +12,7 @@ export {
   type DecoderConformanceSetup,
   type InputInsertionRelation,
 } from './decoder-conformance.js';
+export { describeTriggerConformance, type TriggerConformanceCapabilities } from './trigger-conformance.js';
 export {
   argmax,
   CONFORMANCE_TOLERANCES,
