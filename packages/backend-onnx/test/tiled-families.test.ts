@@ -19,6 +19,7 @@ import { expandIdefics3Prompt, readIdefics3SpecialTokens, TiledFeatureImage, typ
 import {
   describeDecoderConformance,
   describeModelConformance,
+  TINY_FAMILY_VARIANTS,
   writeTinyQwen25Vl,
   writeTinySmolVlm,
   type TinyModelInfo,
@@ -44,10 +45,10 @@ async function smolVlm(settings: TinySmolVlmSettings = {}, owned = true): Promis
   if (owned) loaded.push(model);
   return { model, info };
 }
-async function qwen25Vl(settings: TinyQwen25VlSettings = {}, owned = true): Promise<{ model: VisionLanguageModelV2; info: TinyModelInfo }> {
+async function qwen25Vl(settings: TinyQwen25VlSettings = {}): Promise<{ model: VisionLanguageModelV2; info: TinyModelInfo }> {
   const info = await writeTinyQwen25Vl(join(root, `qwen2.5-vl-${folders++}`), { layers: 2, seed: 32, ...settings });
-  const model = await loadOnnxModel(info.dir, settings.dtype ? { dtype: settings.dtype } : {});
-  if (owned) loaded.push(model);
+  const model = await loadOnnxModel(info.dir);
+  loaded.push(model);
   return { model, info };
 }
 // 640 x 480 -> longest edge 128 (128 x 96) -> 128 x 128 for the encoder: 2 x 2 tiles of 64 px + the global image, 4 x 4 tokens each
@@ -185,14 +186,18 @@ describe('ONNX backend on a writeTinySmolVlm folder (Idefics3: tiles + global im
   });
 });
 
-describeModelConformance(
-  'onnx / writeTinySmolVlm (tiles + global image)',
-  async () => {
-    const { model, info } = await smolVlm({ seed: 34 }, false);
-    return { model, image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
-  },
-  { attention: true, kvCache: true, crop: false, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: true },
-);
+// the model conformance suite on TINY_FAMILY_VARIANTS: (e) Qwen2.5-VL (single grid, crops) and (f) SmolVLM (tiled, no crops)
+for (const variant of TINY_FAMILY_VARIANTS) {
+  const tiled = variant.write === writeTinySmolVlm;
+  describeModelConformance(
+    `onnx / ${variant.name}`,
+    async () => {
+      const info = await variant.write(join(root, `variant-${folders++}`), variant.settings);
+      return { model: await loadOnnxModel(info.dir), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
+    },
+    { attention: true, kvCache: true, crop: !tiled, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: tiled },
+  );
+}
 
 describeModelConformance(
   'onnx / writeTinySmolVlm (q4f16)',
@@ -258,12 +263,3 @@ describe('ONNX backend on a writeTinyQwen25Vl folder (image_grid_thw, window att
     expect((await run()).tokens).toEqual(a.tokens);
   });
 });
-
-describeModelConformance(
-  'onnx / writeTinyQwen25Vl (window attention, image_grid_thw)',
-  async () => {
-    const { model, info } = await qwen25Vl({ seed: 39 }, false);
-    return { model, image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
-  },
-  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
-);

@@ -8,7 +8,7 @@ import { createTestImage } from '@icot/core/test';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createAdsSelector } from '@icot/selector-ads';
 import { TiledFeatureImage } from '@icot/families';
-import { describeModelConformance, writeTinyQwen25Vl, writeTinySmolVlm } from '@icot/testing';
+import { describeModelConformance, TINY_FAMILY_VARIANTS, writeTinyQwen25Vl, writeTinySmolVlm } from '@icot/testing';
 import { loadTransformersModel, type TransformersVisionLanguageModel } from '../src/index.js';
 
 // SmolVLM / Idefics3 (tiles + global image, pixel_attention_mask) and Qwen2.5-VL (image_grid_thw,
@@ -57,15 +57,6 @@ describe('transformers.js backend on a writeTinySmolVlm folder', () => {
   });
 });
 
-describeModelConformance(
-  'transformers.js / writeTinySmolVlm (tiles + global image)',
-  async () => {
-    const info = await writeTinySmolVlm(join(root, 'smolvlm-conformance'), { seed: 42 });
-    return { model: await load(info.dir, false), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
-  },
-  { attention: true, kvCache: true, crop: false, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: true },
-);
-
 describe('transformers.js backend on a writeTinyQwen25Vl folder', () => {
   it('feeds image_grid_thw to the window-attention vision session and runs ICoT deterministically', async () => {
     const info = await writeTinyQwen25Vl(join(root, 'qwen2.5-vl'), { seed: 44 });
@@ -80,11 +71,15 @@ describe('transformers.js backend on a writeTinyQwen25Vl folder', () => {
   });
 });
 
-describeModelConformance(
-  'transformers.js / writeTinyQwen25Vl (window attention, image_grid_thw)',
-  async () => {
-    const info = await writeTinyQwen25Vl(join(root, 'qwen2.5-vl-conformance'), { seed: 45 });
-    return { model: await load(info.dir, false), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
-  },
-  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
-);
+// the model conformance suite on TINY_FAMILY_VARIANTS: (e) Qwen2.5-VL (single grid, crops) and (f) SmolVLM (tiled, no crops)
+TINY_FAMILY_VARIANTS.forEach((variant, i) => {
+  const tiled = variant.write === writeTinySmolVlm;
+  describeModelConformance(
+    `transformers.js / ${variant.name}`,
+    async () => {
+      const info = await variant.write(join(root, `variant-${i}`), variant.settings);
+      return { model: await load(info.dir, false), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
+    },
+    { attention: true, kvCache: true, crop: !tiled, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: tiled },
+  );
+});
