@@ -5,6 +5,7 @@ import { ModelFilesError } from '@icot/core';
 import { createScratchFolder, linkRealFile, sweepScratchFolders } from '@icot/hub';
 import type { SessionFactory } from '@icot/model';
 import { defaultTensorFactory, type OrtSession } from '@icot/onnx-decoding';
+import { executionProviderError } from './providers.js';
 
 /** Session settings shared by all graphs of a model. */
 export interface OrtSettings {
@@ -35,10 +36,11 @@ export async function createOrtSession(
   try {
     return (typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options)) as unknown as OrtSession;
   } catch (error) {
-    throw new ModelFilesError(`onnxruntime cannot load ${label}: ${(error as Error).message}`, {
-      hint: 'Check that the file is complete (re-download it) and was exported for an onnxruntime version this package supports (1.30).',
-      cause: error,
-    });
+    throw executionProviderError(error, settings.executionProviders ?? ['cpu']) ??
+      new ModelFilesError(`onnxruntime cannot load ${label}: ${(error as Error).message}`, {
+        hint: 'Check that the file is complete (re-download it) and was exported for an onnxruntime version this package supports (1.30).',
+        cause: error,
+      });
   }
 }
 
