@@ -7,6 +7,7 @@ import {
   gatherPositions,
   generateICoT,
   type DecodingSessionV2,
+  type EncodedImage,
   type InsertionDecoderV2,
   type StepInput,
   type VisionLanguageModelV2,
@@ -50,6 +51,21 @@ async function qwen25Vl(settings: TinyQwen25VlSettings = {}): Promise<{ model: V
   const model = await loadOnnxModel(info.dir);
   loaded.push(model);
   return { model, info };
+}
+/** Two greedy ICoT runs with ADS and input insertion, the trigger firing on every 4th token (at most 2 insertions of k patches). */
+async function icotTwice(model: VisionLanguageModelV2, text: string, image: EncodedImage, k: number) {
+  const run = () =>
+    generateICoT({
+      model,
+      prompt: { text, images: [image] },
+      selector: createAdsSelector(),
+      decoder: createInputInsertionDecoder(),
+      trigger: createSignalTrigger({ signal: { tokenIds: Array.from({ length: model.vocabSize }, (_, i) => i) }, every: 4 }),
+      k,
+      maxInsertions: 2,
+      maxNewTokens: 12,
+    });
+  return [await run(), await run()] as const;
 }
 // 640 x 480 -> longest edge 128 (128 x 96) -> 128 x 128 for the encoder: 2 x 2 tiles of 64 px + the global image, 4 x 4 tokens each
 const photo = createTestImage(640, 480);
@@ -135,20 +151,7 @@ describe('ONNX backend on a writeTinySmolVlm folder (Idefics3: tiles + global im
   });
 
   it('runs ICoT with ADS over all image tokens and inserts the selected features, deterministically', async () => {
-    const image = await model.encodeImage(photo);
-    const run = () =>
-      generateICoT({
-        model,
-        prompt: { text: info.promptText, images: [image] },
-        selector: createAdsSelector(),
-        decoder: createInputInsertionDecoder(),
-        trigger: createSignalTrigger({ signal: { tokenIds: Array.from({ length: model.vocabSize }, (_, i) => i) }, every: 4 }),
-        k: 6,
-        maxInsertions: 2,
-        maxNewTokens: 12,
-      });
-    const a = await run();
-    const b = await run();
+    const [a, b] = await icotTwice(model, info.promptText, await model.encodeImage(photo), 6);
     expect(a.tokens).toEqual(b.tokens);
     expect(a.insertions).toHaveLength(2);
     expect(a.insertions.map((i) => i.selected)).toEqual(b.insertions.map((i) => i.selected));
@@ -246,20 +249,8 @@ describe('ONNX backend on a writeTinyQwen25Vl folder (image_grid_thw, window att
   it('runs ICoT end to end (M-RoPE insertion blocks), deterministically', async () => {
     const { model, info } = await qwen25Vl({ seed: 38 });
     expect(model.family.name).toBe('qwen2-vl');
-    const image = await model.encodeImage(createTestImage(224, 168));
-    const run = () =>
-      generateICoT({
-        model,
-        prompt: { text: info.promptText, images: [image] },
-        selector: createAdsSelector(),
-        decoder: createInputInsertionDecoder(),
-        trigger: createSignalTrigger({ signal: { tokenIds: Array.from({ length: model.vocabSize }, (_, i) => i) }, every: 4 }),
-        k: 4,
-        maxInsertions: 2,
-        maxNewTokens: 12,
-      });
-    const a = await run();
+    const [a, b] = await icotTwice(model, info.promptText, await model.encodeImage(createTestImage(224, 168)), 4);
     expect(a.insertions).toHaveLength(2);
-    expect((await run()).tokens).toEqual(a.tokens);
+    expect(b.tokens).toEqual(a.tokens);
   });
 });

@@ -9,8 +9,8 @@ import {
   type InsertionBlock,
   type ModelFamilyV2,
   type PatchGrid,
-  type PromptImage,
 } from '@icot/core';
+import { PromptSegments } from '../common/prompt-segments.js';
 import { IDEFICS3_TOKEN_TEXT, idefics3ImageTokens, idefics3RowColText, splitIdefics3Prompt, type Idefics3SpecialTokens } from './prompt.js';
 
 /** Settings of {@link createIdefics3Family}. */
@@ -93,42 +93,22 @@ export function createIdefics3Family(settings: Idefics3FamilySettings): ModelFam
     defaults: { k: 16, insertAfterPrompt: false, excludeSelected: false },
     suppressedTokenIds: [],
     expandPrompt(tokenIds, images) {
-      const segments: InputSegment[] = [];
-      const promptImages: PromptImage[] = [];
-      const textTokenIds: number[] = [];
-      let text: number[] = [];
-      let offset = 0;
-      const words = (ids: readonly number[]): void => {
-        text.push(...ids);
-        textTokenIds.push(...ids);
-      };
-      const flush = (): void => {
-        if (text.length) segments.push({ type: 'tokens', ids: text });
-        offset += text.length;
-        text = [];
-      };
+      const prompt = new PromptSegments();
       for (const piece of splitIdefics3Prompt(tokenIds, images.length, tokens.image)) {
         if (piece.kind === 'text') {
-          words(piece.ids);
+          prompt.text(piece.ids);
           continue;
         }
         const image = images[piece.index]!;
         const expanded = idefics3ImageTokens(idefics3TileGrid(image, imageSeqLen), imageSeqLen, tokens);
-        const start = offset + text.length;
-        promptImages.push({ image, cacheIndices: Int32Array.from(expanded.imageTokenIndices, (k) => start + k) });
+        const start = prompt.length;
+        prompt.promptImage({ image, cacheIndices: Int32Array.from(expanded.imageTokenIndices, (k) => start + k) });
         for (const run of expanded.runs) {
-          if (run.kind === 'text') {
-            words(run.ids);
-            continue;
-          }
-          flush();
-          const first = run.frame * imageSeqLen;
-          segments.push({ type: 'image', image, patches: Array.from({ length: imageSeqLen }, (_, i) => first + i) });
-          offset += imageSeqLen;
+          if (run.kind === 'text') prompt.text(run.ids);
+          else prompt.image(image, Array.from({ length: imageSeqLen }, (_, i) => run.frame * imageSeqLen + i));
         }
       }
-      flush();
-      return { segments, images: promptImages, textTokenIds };
+      return prompt.done();
     },
     promptPositions(segments) {
       const n = segmentLength(segments);
