@@ -103,6 +103,16 @@ describe('ONNX backend on a writeTinySmolVlm folder (Idefics3: tiles + global im
     expect(Array.from(prompt.positions.data)).toEqual(ids.map((_, i) => i));
   });
 
+  it("passes string message contents to SmolVLM's template as text parts (it renders only lists of parts)", async () => {
+    const image = await model.encodeImage(photo);
+    const messages = [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: [{ type: 'image' as const }, { type: 'text' as const, text: 'Hi' }] },
+    ];
+    const prompt = await model.preparePrompt({ messages, images: [image] });
+    expect(model.tokenizer.decode(prompt.textTokenIds)).toMatch(/^<\|im_start\|>System: Be brief\.<end_of_utterance>\nUser:<fake_token_around_image><row_1_col_1>/);
+  });
+
   it('puts the peak attention on a tile token: ADS selects it, and its box is its cell of its tile in original-image pixels', async () => {
     // the query image's patch map, as the loop will compute it for this prompt
     const messages = [{ role: 'user' as const, content: [{ type: 'image' as const }, { type: 'text' as const, text: 'Where is the circle?' }] }];

@@ -243,6 +243,7 @@ export class AssembledModel implements VisionLanguageModelV2 {
   readonly decoder: DecoderGraph;
   private readonly encodeSegments: SegmentEncoder;
 
+  /** Made by {@link assembleModel}. @internal */
   constructor(private readonly parts: ModelParts) {
     this.provider = parts.provider;
     this.modelId = parts.modelId;
@@ -280,7 +281,10 @@ export class AssembledModel implements VisionLanguageModelV2 {
   /** The model's chat template, or (for families that allow it, e.g. Chameleon, which ships none) the message contents joined with image placeholders. */
   private formatChat(messages: readonly ChatMessage[]): string {
     const { tokenizer, entry } = this.parts;
-    if (tokenizer.hasChatTemplate || entry.withoutChatTemplate === 'template-required') return tokenizer.applyChatTemplate(messages);
+    if (tokenizer.hasChatTemplate || entry.withoutChatTemplate === 'template-required')
+      return tokenizer.applyChatTemplate(
+        entry.chatContent === 'parts' ? messages.map((m) => (typeof m.content === 'string' ? { ...m, content: [{ type: 'text' as const, text: m.content }] } : m)) : messages,
+      );
     return messages
       .map((m) => (typeof m.content === 'string' ? m.content : m.content.map((c) => (c.type === 'image' ? this.family.imagePlaceholder : c.text)).join('')))
       .join('\n');

@@ -44,14 +44,20 @@ export interface FamilyEntry {
   readonly withoutChatTemplate: 'join' | 'template-required';
   /** Whether the family's images are tiled (several grids with text between them). */
   readonly tiledImages: boolean;
+  /**
+   * How message contents reach the chat template: `as-given`, or `parts` (a string content becomes
+   * `[{ type: 'text', text }]`: SmolVLM's template iterates the content as a list of parts, so a
+   * string content would render nothing).
+   */
+  readonly chatContent: 'as-given' | 'parts';
 }
 
 /** Every family, by kind: the type checker proves each kind has an entry. */
 export const FAMILIES = {
-  'qwen2-vl': { modelTypes: QWEN2_VL_MODEL_TYPES, decoderInput: 'embeddings', describe: describeQwen2Vl, images: qwen2VlImages, withoutChatTemplate: 'template-required', tiledImages: false },
-  llava: { modelTypes: LLAVA_MODEL_TYPES, decoderInput: 'embeddings', describe: describeLlava, images: llavaImages, withoutChatTemplate: 'template-required', tiledImages: false },
-  idefics3: { modelTypes: IDEFICS3_MODEL_TYPES, decoderInput: 'embeddings', describe: describeIdefics3, images: idefics3Images, withoutChatTemplate: 'template-required', tiledImages: true },
-  chameleon: { modelTypes: CHAMELEON_MODEL_TYPES, decoderInput: 'token-ids', describe: describeChameleon, images: chameleonImages, withoutChatTemplate: 'join', tiledImages: false },
+  'qwen2-vl': { modelTypes: QWEN2_VL_MODEL_TYPES, decoderInput: 'embeddings', describe: describeQwen2Vl, images: qwen2VlImages, withoutChatTemplate: 'template-required', tiledImages: false, chatContent: 'as-given' },
+  llava: { modelTypes: LLAVA_MODEL_TYPES, decoderInput: 'embeddings', describe: describeLlava, images: llavaImages, withoutChatTemplate: 'template-required', tiledImages: false, chatContent: 'as-given' },
+  idefics3: { modelTypes: IDEFICS3_MODEL_TYPES, decoderInput: 'embeddings', describe: describeIdefics3, images: idefics3Images, withoutChatTemplate: 'template-required', tiledImages: true, chatContent: 'parts' },
+  chameleon: { modelTypes: CHAMELEON_MODEL_TYPES, decoderInput: 'token-ids', describe: describeChameleon, images: chameleonImages, withoutChatTemplate: 'join', tiledImages: false, chatContent: 'as-given' },
 } as const satisfies Record<FamilyKind, FamilyEntry>;
 
 /** The graphs a family's export needs, the decoder last. */
