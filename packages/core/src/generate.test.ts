@@ -29,6 +29,50 @@ describe('streamICoT', () => {
     expect(result.finishReason).toBe('length');
   });
 
+  it("records the query image's whole attention row per insertion, and the layout to draw it", async () => {
+    const { model, prompt, image } = await setup();
+    // a selector that picks the k highest scores, so the recorded row must explain the choice
+    const topK = new MockSelector({
+      select: (request) => ({
+        indices: Array.from(request.scores!, (score, i) => [score, i] as const)
+          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+          .slice(0, request.k)
+          .map(([, i]) => i)
+          .sort((a, b) => a - b),
+      }),
+    });
+    const result = await generateICoT({ model, prompt, selector: topK, decoder: new MockDecoder(), trigger: new MockTrigger({ steps: [1, 4] }), k: 3, maxNewTokens: 8 });
+    expect(result.insertions).toHaveLength(2);
+    result.insertions.forEach((insertion, n) => {
+      expect(insertion.attention).toHaveLength(image.patchCount);
+      expect(insertion.attention).toEqual(Array.from(topK.requests[n]!.scores!));
+      expect(insertion.scores).toEqual(insertion.selected.map((i) => insertion.attention![i]));
+      const threshold = Math.min(...insertion.scores);
+      expect(insertion.attention!.filter((score) => score > threshold).length).toBeLessThan(3);
+    });
+    expect(result.insertions[0]!.attention).not.toEqual(result.insertions[1]!.attention); // each insertion's own row
+    expect(result.queryImage).toEqual({
+      index: 0,
+      size: { width: 32, height: 32 },
+      patchCount: 16,
+      tiles: [{ grid: { rows: 4, cols: 4 }, firstPatch: 0, box: { x: 0, y: 0, width: 32, height: 32 }, place: { row: 0, col: 0 } }],
+      patchBoxes: Array.from({ length: 16 }, (_, i) => image.patchBox(i)),
+    });
+    expect(structuredClone(result.queryImage)).toEqual(result.queryImage); // plain data
+  });
+
+  it('records no attention row when the selector uses none, and every tile of a tiled query image', async () => {
+    const model = createToyModel({ grid: { rows: 2, cols: 2 }, tiles: { rows: 1, cols: 2 } });
+    const image = await model.encodeImage(createTestImage(40, 20));
+    const blind = new MockSelector({ requires: { attention: false } });
+    const result = await generateICoT({ model, prompt: { text: 'look <image> and think.', images: [image] }, selector: blind, decoder: new MockDecoder(), trigger: new MockTrigger({ steps: [0] }), k: 2, maxNewTokens: 3 });
+    expect(result.insertions[0]!.attention).toBeNull();
+    expect(result.insertions[0]!.scores).toEqual([]);
+    expect(result.queryImage.patchCount).toBe(12);
+    expect(result.queryImage.tiles.map((t) => [t.firstPatch, t.place])).toEqual([[0, { row: 0, col: 0 }], [4, { row: 0, col: 1 }], [8, 'global']]);
+    expect(result.queryImage.patchBoxes).toEqual(Array.from({ length: 12 }, (_, i) => image.patchBox(i)));
+  });
+
   it('restricts the attention row to the query image span', async () => {
     const { model, prompt } = await setup();
     const prepared = await model.preparePrompt(prompt);

@@ -8,7 +8,7 @@ import {
   throwIfAborted,
 } from './errors.js';
 import { resolveLayerSelection } from './layers.js';
-import { gatherByCacheIndex, gatherPositions, imageTiles, massAt, patchCell } from './patches.js';
+import { gatherByCacheIndex, gatherPositions, imageLayout, imageTiles, massAt, patchCell, type ImageLayout } from './patches.js';
 import { createRandom } from './random.js';
 import { TokenSampler, type SamplingOptions } from './sampling.js';
 import type { InsertionDecoderV2 } from './spec/decoder.js';
@@ -62,8 +62,14 @@ export interface InsertionRecord {
   readonly cells: readonly PatchCell[];
   /** Pixel rectangles of the selected patches in the original image. */
   readonly boxes: readonly Box[];
-  /** Attention score of each selected patch (empty when the selector used none). */
+  /** Attention score of each selected patch (empty when the selector used none): `attention[selected[i]]`. */
   readonly scores: readonly number[];
+  /**
+   * The query image's whole attention row: the score of every patch, in patch order (length
+   * `patchCount`), as the selector received it; null when the selector used no attention (e.g.
+   * random). Draw it over the image with {@link ICoTResult.queryImage}'s patch boxes.
+   */
+  readonly attention: readonly number[] | null;
   /** Text of the reasoning step that led to this insertion. */
   readonly stepText: string;
   /** Position id where the block starts. */
@@ -72,6 +78,12 @@ export interface InsertionRecord {
   readonly insertedTokens: number;
   /** Time for selection and insertion, ms. */
   readonly ms: number;
+}
+
+/** The query image of a run: where it is among the prompt's images, and where its patches are in it. */
+export interface QueryImageLayout extends ImageLayout {
+  /** Index of the query image among the prompt's images. */
+  readonly index: number;
 }
 
 /** Wall-clock timings of a run, in milliseconds. */
@@ -98,6 +110,8 @@ export interface ICoTResult {
   /** Decoded text of the generated tokens (without a final end-of-sequence token). */
   readonly text: string;
   readonly insertions: readonly InsertionRecord[];
+  /** The query image's size, tiles and every patch's box (the layout of each insertion's `attention` row). */
+  readonly queryImage: QueryImageLayout;
   readonly finishReason: 'eos' | 'length';
   readonly settings: ICoTSettings;
   readonly usage: { readonly promptTokens: number; readonly generatedTokens: number; readonly insertedTokens: number };
@@ -284,9 +298,11 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
     const insert = async (step: number, token: number | null, attention: Float32Array | undefined): Promise<InsertionRecord | undefined> => {
       const t0 = performance.now();
       let scores: Float32Array | undefined;
+      let row: number[] | null = null;
       if (wantAttention) {
         if (!attention) throw new IcotError('internal', `Backend '${model.provider}' returned no attention row although it was asked for one.`);
         scores = gatherByCacheIndex(attention, query.cacheIndices);
+        row = Array.from(scores); // recorded as the selector received it (O(patches))
       }
       const stepText = model.tokenizer.decode(tokens.slice(stepStart));
       const forks: DecodingSessionV2[] = [];
@@ -330,7 +346,8 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
         selected,
         cells: selected.map((i) => patchCell(image, i)),
         boxes: selected.map((i) => image.patchBox(i)),
-        scores: scores ? selected.map((i) => scores[i]!) : [],
+        scores: row ? selected.map((i) => row[i]!) : [],
+        attention: row,
         stepText,
         position,
         insertedTokens: result.insertedTokens,
@@ -397,6 +414,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       tokens,
       text: model.tokenizer.decode(textTokens),
       insertions,
+      queryImage: { index: queryIndex, ...imageLayout(image) },
       finishReason,
       settings,
       usage: { promptTokens: prompt.length, generatedTokens: tokens.length, insertedTokens },

@@ -46,7 +46,7 @@ export { TokenSampler, validateSampling, type SamplingOptions } from './sampling
 export { createSignalTrigger, type SignalTriggerSettings } from './trigger.js';
 export { TextStreamer } from './text-stream.js';
 export { concatPositions, maxPosition, segmentLength, sequentialPositions, slicePositions } from './positions.js';
-export { contiguousCacheIndices, gatherByCacheIndex, gatherPositions, imageTiles, massAt, patchCell } from './patches.js';
+export { contiguousCacheIndices, gatherByCacheIndex, gatherPositions, imageLayout, imageTiles, massAt, patchCell, type ImageLayout } from './patches.js';
 export { resolveLayerSelection } from './layers.js';
 export { configFields, type ConfigFields } from './config.js';
 export {
@@ -58,4 +58,5 @@ export {
   type ICoTSettings,
   type ICoTTimings,
   type InsertionRecord,
+  type QueryImageLayout,
 } from './generate.js';

@@ -12,6 +12,37 @@ export function imageTiles(image: EncodedImage): readonly ImageTile[] {
   return [{ grid: image.grid, firstPatch: 0, box, place: { row: 0, col: 0 } }];
 }
 
+/**
+ * Where an image's patches are in the original image, as plain data (JSON and structured-clone
+ * safe): what is needed to draw a per-patch score row (an insertion's attention) over the image.
+ */
+export interface ImageLayout {
+  /** Size of the original image in pixels: the space of every box below. */
+  readonly size: { readonly width: number; readonly height: number };
+  /** Number of patches (the length of a per-patch row). */
+  readonly patchCount: number;
+  /** The tiles in patch order ({@link imageTiles}: one tile for a single-grid image). */
+  readonly tiles: readonly ImageTile[];
+  /** Pixel rectangle of every patch in the original image, in patch order. */
+  readonly patchBoxes: readonly Box[];
+}
+
+/** The {@link ImageLayout} of an encoded image: its size, tiles and every patch's box (O(patches)). */
+export function imageLayout(image: EncodedImage): ImageLayout {
+  const box = (b: Box): Box => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+  const tiles = imageTiles(image).map(
+    (tile): ImageTile => ({
+      grid: { rows: tile.grid.rows, cols: tile.grid.cols },
+      firstPatch: tile.firstPatch,
+      box: box(tile.box),
+      place: tile.place === 'global' ? 'global' : { row: tile.place.row, col: tile.place.col },
+    }),
+  );
+  const patchBoxes = new Array<Box>(image.patchCount);
+  for (let i = 0; i < image.patchCount; i++) patchBoxes[i] = box(image.patchBox(i));
+  return { size: { width: image.size.width, height: image.size.height }, patchCount: image.patchCount, tiles, patchBoxes };
+}
+
 /** The tile, row and column of patch `index` (for a single-grid image: tile 0, raster order of its grid). */
 export function patchCell(image: EncodedImage, index: number): PatchCell {
   if (!image.tiles) return { tile: 0, row: Math.floor(index / image.grid.cols), col: index % image.grid.cols };

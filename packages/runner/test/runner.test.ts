@@ -109,6 +109,13 @@ describe('ChildRunner', () => {
     expect(outcome.model).toEqual({ modelId: expect.any(String), family: 'qwen2-vl', provider: expect.any(String) });
     expect(outcome.images).toEqual([{ width: 224, height: 224, rows: 8, cols: 8, tiles: 1, patches: 64 }]);
     expect(outcome.tokenTexts).toHaveLength(outcome.result.tokens.length);
+    // each insertion's whole attention row and the query image's patch boxes cross the process boundary
+    for (const insertion of outcome.result.insertions) {
+      expect(insertion.attention).toHaveLength(64);
+      expect(insertion.scores).toEqual(insertion.selected.map((i) => insertion.attention![i]));
+    }
+    expect(outcome.result.queryImage.patchBoxes).toHaveLength(64);
+    expect(outcome.result.queryImage.patchBoxes[9]).toEqual({ x: 28, y: 28, width: 28, height: 28 });
     expect(remote.map((e) => e.type).slice(0, 4)).toEqual(['model-loading', 'model-loaded', 'images-encoded', 'start']);
     expect(remote.at(-1)).toEqual({ type: 'finish', result: outcome.result });
 
