@@ -48,6 +48,11 @@ export interface ICoTSettings {
   readonly insertAfterPrompt: boolean;
   readonly excludeSelected: boolean;
   readonly maxNewTokens: number;
+  /**
+   * The model's context length ({@link VisionLanguageModelV2.maxContextTokens}): prompt, generated
+   * and inserted tokens together never pass it. Undefined when the model states none.
+   */
+  readonly maxContextTokens: number | undefined;
 }
 
 /** One insertion of selected patches. */
@@ -112,7 +117,12 @@ export interface ICoTResult {
   readonly insertions: readonly InsertionRecord[];
   /** The query image's size, tiles and every patch's box (the layout of each insertion's `attention` row). */
   readonly queryImage: QueryImageLayout;
-  readonly finishReason: 'eos' | 'length';
+  /**
+   * Why the run ended: `eos` (an end-of-sequence token), `length` (`maxNewTokens` tokens), or
+   * `context-limit` (the model's context, `settings.maxContextTokens`, has no room for the next
+   * token, or for the next insertion and a token after it).
+   */
+  readonly finishReason: 'eos' | 'length' | 'context-limit';
   readonly settings: ICoTSettings;
   readonly usage: { readonly promptTokens: number; readonly generatedTokens: number; readonly insertedTokens: number };
   readonly timings: ICoTTimings;
@@ -189,6 +199,12 @@ function checkCapabilities(options: ICoTOptions, query: PromptImage): { readonly
  * behaviours (k, an insertion right after the prompt, exclusion of earlier picks) apply unless the
  * options override them.
  *
+ * A model that states its context length ({@link VisionLanguageModelV2.maxContextTokens}) bounds
+ * the run: prompt, generated and inserted tokens together never pass it. A prompt that fills it
+ * is refused with a {@link PromptError}; the run ends with finish reason `context-limit` when the
+ * next token would not fit, or when an insertion the trigger asked for would leave no room for a
+ * token after it (the answer stops there rather than go on without its insertion).
+ *
  * The generator's return value is the same {@link ICoTResult} as the `finish` event carries.
  */
 export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEvent, ICoTResult> {
@@ -200,6 +216,7 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
     insertAfterPrompt: options.insertAfterPrompt ?? family.defaults.insertAfterPrompt,
     excludeSelected: options.excludeSelected ?? family.defaults.excludeSelected,
     maxNewTokens: options.maxNewTokens ?? 128,
+    maxContextTokens: model.maxContextTokens,
   };
   const { k, maxInsertions, maxNewTokens } = settings;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
@@ -207,6 +224,9 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
   if (!Number.isInteger(maxInsertions) || maxInsertions < 0)
     throw new OptionError(`maxInsertions must be an integer >= 0, got ${maxInsertions}.`, { hint: 'Use 0 for plain decoding, e.g. 3 otherwise.' });
   if (!Number.isInteger(k) || k < 1) throw new OptionError(`k must be an integer >= 1, got ${k}.`, { hint: 'Use e.g. 16.' });
+  const contextLimit = settings.maxContextTokens;
+  if (contextLimit !== undefined && !(Number.isInteger(contextLimit) && contextLimit >= 1))
+    throw new IcotError('internal', `Model '${model.modelId}' (${model.provider} backend) states a context of ${contextLimit} tokens; it must be an integer >= 1, or undefined.`);
   const insertionsOn = maxInsertions > 0;
   if (insertionsOn && selector.requires.attention && !model.capabilities.attention)
     throw missing('attention', model, `Selector '${selector.name}'`, 'Use a model whose decoder graph has a supported attention shape, or a selector that needs no attention (e.g. random), or switch insertions off.');
@@ -215,6 +235,11 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
   const started = performance.now();
   const prompt = isPrepared(options.prompt) ? options.prompt : await model.preparePrompt(options.prompt);
   const prepareMs = performance.now() - started;
+  if (contextLimit !== undefined && prompt.length >= contextLimit)
+    throw new PromptError(
+      `The prompt is ${prompt.length} tokens (text and image tokens), which leaves no room for an answer in model '${model.modelId}''s context of ${contextLimit} tokens.`,
+      { hint: 'Shorten the prompt, or pass a smaller image (fewer image tokens).' },
+    );
   const queryIndex = options.queryImage ?? prompt.images.map((image) => !image.region).lastIndexOf(true);
   const query = prompt.images[queryIndex];
   if (!query) {
@@ -295,7 +320,11 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       },
     });
 
-    const insert = async (step: number, token: number | null, attention: Float32Array | undefined): Promise<InsertionRecord | undefined> => {
+    /** Tokens in the context so far: the prompt, the insertions and every generated token (the last one fed or about to be). */
+    const contextUsed = (): number => prompt.length + insertedTokens + tokens.length;
+
+    /** Select and insert; undefined when the selector chose nothing, NO_ROOM when the block and a token after it would not fit in the context. */
+    const insert = async (step: number, token: number | null, attention: Float32Array | undefined): Promise<InsertionRecord | typeof NO_ROOM | undefined> => {
       const t0 = performance.now();
       let scores: Float32Array | undefined;
       let row: number[] | null = null;
@@ -326,6 +355,11 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       }
       const selected = checkSelection(selection.indices, image.patchCount, k, selector.name);
       if (selected.length === 0) return undefined;
+      if (contextLimit !== undefined) {
+        // the family's block for these patches: what the input decoder feeds, the most a KV decoder adds
+        const block = family.insertionBlock({ image, patches: selected, start: position, layout: decoder.layout });
+        if (contextUsed() + block.positions.length >= contextLimit) return NO_ROOM;
+      }
       const result = await decoder.insert({
         model,
         session,
@@ -362,13 +396,14 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       return record;
     };
 
+    let finishReason: ICoTResult['finishReason'] = 'length';
     if (afterPrompt) {
       const record = await insert(-1, null, out.attention);
-      if (record) yield { type: 'insertion', insertion: record };
+      if (record === NO_ROOM) finishReason = 'context-limit';
+      else if (record) yield { type: 'insertion', insertion: record };
     }
 
-    let finishReason: ICoTResult['finishReason'] = 'length';
-    for (let step = 0; step < maxNewTokens; step++) {
+    for (let step = 0; step < maxNewTokens && finishReason !== 'context-limit'; step++) {
       throwIfAborted(signal);
       const probabilityGap = wantGap ? sampler.probabilityGap(logits) : undefined;
       const token = sampler.sample(logits, random);
@@ -382,6 +417,10 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       const delta = streamer.push(token);
       if (delta) yield { type: 'text-delta', step, text: delta };
       if (step === maxNewTokens - 1) break; // the last token needs no forward pass
+      if (contextLimit !== undefined && contextUsed() >= contextLimit) {
+        finishReason = 'context-limit'; // the context is full: no room for another token
+        break;
+      }
       const signals: StepSignals =
         imageAttention === undefined && probabilityGap === undefined
           ? NO_SIGNALS
@@ -403,6 +442,10 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
       imageAttention = out.layerAttention ? massAt(out.layerAttention, query.cacheIndices) : undefined;
       if (fire) {
         const record = await insert(step, token, out.attention);
+        if (record === NO_ROOM) {
+          finishReason = 'context-limit'; // an ICoT answer does not go on without the insertion its trigger asked for
+          break;
+        }
         if (record) yield { type: 'insertion', insertion: record };
       }
     }
@@ -436,6 +479,8 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
 }
 
 const NO_SIGNALS: StepSignals = Object.freeze({});
+/** What an insertion returns when its block and one token after it would not fit in the model's context. */
+const NO_ROOM = 'no-room' as const;
 
 /**
  * Run {@link streamICoT} to the end; `onEvent` sees every event on the way. If `onEvent` throws,

@@ -285,6 +285,12 @@ export interface VisionLanguageModelV2 {
   readonly rope?: RopeDescriptionV1;
   readonly tokenizer: TokenizerV1;
   readonly vocabSize: number;
+  /**
+   * Most positions the decoder's context holds: prompt, generated and inserted tokens together
+   * (the KV-cache length), read from the model's config (`max_position_embeddings` of the text
+   * model); undefined when the model states none. The ICoT loop never lets a run grow past it.
+   */
+  readonly maxContextTokens?: number;
   /** Token ids that end generation. */
   readonly eosTokenIds: readonly number[];
   /** Run the vision front end on an image. */

@@ -41,6 +41,11 @@ export interface ToyModelSettings {
   readonly batchedSideRuns?: boolean;
   /** Whether encoded images keep their pixels (default true). */
   readonly pixels?: boolean;
+  /**
+   * The context length the model states (`maxContextTokens`); its sessions refuse a step that
+   * would grow the cache past it, as a model's position table would. Default: none stated, no limit.
+   */
+  readonly maxContextTokens?: number;
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz .,!?\n';
@@ -232,6 +237,8 @@ export function createToyModel(settings: ToyModelSettings = {}): ToyModel {
     steps.push(input);
     const codes = input.segments.flatMap(codeOf);
     if (codes.length !== input.positions.length) throw new Error(`toy model: ${codes.length} inputs but ${input.positions.length} positions`);
+    if (settings.maxContextTokens !== undefined && cache.length + codes.length > settings.maxContextTokens)
+      throw new Error(`toy model: ${cache.length} + ${codes.length} inputs pass the context of ${settings.maxContextTokens} tokens`);
     for (let i = 0; i < codes.length; i++) cache.push(codes[i]! * 4096 + input.positions.data[i]!);
     const last = cache[cache.length - 1]!;
     let context = seed;
@@ -268,6 +275,8 @@ export function createToyModel(settings: ToyModelSettings = {}): ToyModel {
             keys[2 * i + 1] = entry % 4096;
           });
           transformKeys?.(0, keys);
+          if (settings.maxContextTokens !== undefined && cache.length + sources.length > settings.maxContextTokens)
+            throw new Error(`toy model: ${cache.length} + ${sources.length} copies pass the context of ${settings.maxContextTokens} tokens`);
           for (let i = 0; i < sources.length; i++) cache.push(Math.round(keys[2 * i]!) * 4096 + (Math.round(keys[2 * i + 1]!) & 4095));
         },
       },
@@ -320,6 +329,7 @@ export function createToyModel(settings: ToyModelSettings = {}): ToyModel {
     rope: { theta: 10000, headDim: 2, rotaryDim: 2, layout: 'half' },
     tokenizer,
     vocabSize: TOY_VOCAB,
+    ...(settings.maxContextTokens !== undefined ? { maxContextTokens: settings.maxContextTokens } : {}),
     eosTokenIds: [TOY_EOS_TOKEN],
     steps,
     async encodeImage(image: RgbImage): Promise<ToyEncodedImage> {
