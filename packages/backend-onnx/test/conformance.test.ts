@@ -99,6 +99,17 @@ describeModelConformance(
   },
   { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false },
 );
+// config.json states a short context (max_position_embeddings 200; the suite's prompt is 124
+// tokens), so the suite runs ICoT to the model's limit.
+describeModelConformance(
+  'onnx / generated Qwen2-VL-style model stating a 200-token context',
+  async () => {
+    const info = await writeTinyQwen2Vl(join(root, 'short-context'), { maxPositionEmbeddings: 200, seed: 56 });
+    const model = await loadOnnxModel(info.dir);
+    return { model, image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
+  },
+  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false, maxContextTokens: 200 },
+);
 const oneLayer = generated('one-layer', { layers: 1, attention: 'group-query-attention', seed: 52 });
 const oneLayerLlava = generated('one-layer-llava', { layers: 1, seed: 53 }, true);
 const twoLayers = generated('two-layers', { layers: 2, seed: 54 });

@@ -72,6 +72,38 @@ describe('ONNX backend on a writeTinyChameleon folder', () => {
   });
 });
 
+describe("ONNX backend on a writeTinyChameleon folder that states a short context", () => {
+  it("stops the run at config.json's max_position_embeddings, the insertion after the prompt included", async () => {
+    const limit = 400;
+    const info = await write({ seed: 24, maxPositionEmbeddings: limit });
+    const model = await loadOnnxModel(info.dir);
+    try {
+      expect(model.maxContextTokens).toBe(limit);
+      const encoded = await model.encodeImage(image);
+      const prompt = await model.preparePrompt({ text: info.promptText, images: [encoded] });
+      const block = model.family.insertionBlock({ image: encoded, patches: Array.from({ length: 64 }, (_, i) => i), start: prompt.nextPosition, layout: 'grid' }).positions.length;
+      expect(prompt.length + block).toBeLessThan(limit); // the insertion after the prompt fits, a second one will not
+      const result = await generateICoT({
+        model: Object.create(model, { eosTokenIds: { value: [] } }) as VisionLanguageModelV2, // only the limits end the run
+        prompt,
+        selector: createAdsSelector(),
+        decoder: createInputInsertionDecoder(),
+        trigger: createSignalTrigger({ signal: 'newline', every: 2 }),
+        maxNewTokens: 1000,
+      });
+      const { promptTokens, generatedTokens, insertedTokens } = result.usage;
+      expect(result.finishReason).toBe('context-limit');
+      expect(result.insertions[0]?.step).toBe(-1);
+      expect(insertedTokens).toBe(block * result.insertions.length);
+      // full, or a block the trigger asked for did not fit with a token after it
+      expect(promptTokens + generatedTokens + insertedTokens).toBeLessThanOrEqual(limit);
+      expect(promptTokens + generatedTokens + insertedTokens + block).toBeGreaterThanOrEqual(limit);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
 for (const dtype of ['fp32', 'fp16', 'q4'] as const)
   describeModelConformance(
     `onnx / writeTinyChameleon (${dtype})`,

@@ -181,6 +181,17 @@ for (const [name, write, settings] of [
   );
 }
 
+// config.json states a short context in its text_config (max_position_embeddings 200; the suite's
+// prompt is 139 tokens), so the suite runs ICoT to the model's limit.
+describeModelConformance(
+  'transformers.js / generated LLaVA-style model stating a 200-token context',
+  async () => {
+    const info = await writeTinyLlava(join(root, 'short-context'), { seed: 36, maxPositionEmbeddings: 200 });
+    return { model: await loadTransformersModel(info.dir, { tappedCacheDir }), image: createTestImage(150, 120), promptText: info.promptText, selector: createAdsSelector(), decoder: createInputInsertionDecoder() };
+  },
+  { attention: true, kvCache: true, crop: true, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false, maxContextTokens: 200 },
+);
+
 // Half-precision exports whose vision encoder takes float16 pixel_values (transformers.js's own
 // pipeline feeds float32 there and fails): the backend feeds what the graph declares.
 for (const dtype of ['fp16', 'q4f16'] as const)

@@ -1,4 +1,4 @@
-import { ModelConfigError, type ModelFamilyV2, type PatchGrid, type RopeDescriptionV1, type TokenizerV1 } from '@icot/core';
+import { configFields, ModelConfigError, type ModelFamilyV2, type PatchGrid, type RopeDescriptionV1, type TokenizerV1 } from '@icot/core';
 import { readChameleonConfig } from './chameleon/config.js';
 import { chameleonRope, createChameleonFamily } from './chameleon/family.js';
 import { readIdefics3Config } from './idefics3/config.js';
@@ -22,6 +22,25 @@ export interface ModelFamilyDescription {
   readonly headDim: number;
   /** Qwen2-VL: patches merged into one image token per side (2); 1 elsewhere. */
   readonly spatialMergeSize: number;
+  /** The context length the config states ({@link readContextLength}); undefined when it states none. */
+  readonly maxContextTokens?: number;
+}
+
+/**
+ * The context length a `config.json` states: the text model's `max_position_embeddings` (read
+ * with {@link configFields}: `text_config` first, then the top level), the field every family
+ * here uses (Qwen2-VL and Qwen2.5-VL, LLaVA's and Idefics3 / SmolVLM's Llama-style text models,
+ * Chameleon). Undefined when the config has none; throws {@link ModelConfigError} for a value that
+ * is not a positive integer.
+ */
+export function readContextLength(config: Record<string, unknown>): number | undefined {
+  const value = configFields(config).text('max_position_embeddings');
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new ModelConfigError(`config.json's max_position_embeddings is ${JSON.stringify(value)}, not a positive integer.`, {
+      hint: 'Fix or remove the field (without it, runs have no context limit), or use the config.json of the original export.',
+    });
+  return value;
 }
 
 /** What a family may read besides its configs: the tokenizer and the processor's own config. */
@@ -57,20 +76,26 @@ const sizes = (c: { modelType: string; hiddenSize: number; vocabSize: number; eo
 export const describeQwen2Vl: DescribeFamily = (config, generationConfig, tokenText) => {
   const c = readQwen2VlConfig(config, generationConfig);
   const family = createQwen2VlFamily({ ...c, imagePlaceholder: tokenText(c.imageTokenId) ?? '<|image_pad|>' });
-  return { ...sizes(c), family, rope: qwen2VlRope(c), spatialMergeSize: c.spatialMergeSize };
+  return { ...sizes(c), family, rope: qwen2VlRope(c), spatialMergeSize: c.spatialMergeSize, maxContextTokens: readContextLength(config) };
 };
 
 /** Describe a LLaVA-style model. */
 export const describeLlava: DescribeFamily = (config, generationConfig, tokenText) => {
   const c = readLlavaConfig(config, generationConfig);
   const family = createLlavaFamily({ imageTokenId: c.imageTokenId, imagePlaceholder: tokenText(c.imageTokenId) ?? '<image>' });
-  return { ...sizes(c), family, rope: llavaRope(c), spatialMergeSize: 1 };
+  return { ...sizes(c), family, rope: llavaRope(c), spatialMergeSize: 1, maxContextTokens: readContextLength(config) };
 };
 
 /** Describe a Chameleon-class (unified discrete-token) model. */
 export const describeChameleon: DescribeFamily = (config, generationConfig, tokenText) => {
   const c = readChameleonConfig(config, generationConfig);
-  return { ...sizes(c), family: createChameleonFamily(c, tokenText(c.imageTokenId) ?? '<image>'), rope: chameleonRope(c), spatialMergeSize: 1 };
+  return {
+    ...sizes(c),
+    family: createChameleonFamily(c, tokenText(c.imageTokenId) ?? '<image>'),
+    rope: chameleonRope(c),
+    spatialMergeSize: 1,
+    maxContextTokens: readContextLength(config),
+  };
 };
 
 /**
@@ -89,7 +114,13 @@ export const describeIdefics3: DescribeFamily = (config, generationConfig, _toke
     throw new ModelConfigError(`config.json says image_token_id ${vision.imageTokenId}, but the tokenizer's <image> is ${tokens.image}.`, {
       hint: 'Use the tokenizer.json and config.json of the same export.',
     });
-  return { ...sizes(c), family: createIdefics3Family({ tokens, imageSeqLen: vision.imageSeqLen }), rope: llavaRope(c), spatialMergeSize: 1 };
+  return {
+    ...sizes(c),
+    family: createIdefics3Family({ tokens, imageSeqLen: vision.imageSeqLen }),
+    rope: llavaRope(c),
+    spatialMergeSize: 1,
+    maxContextTokens: readContextLength(config),
+  };
 };
 
 /** The square patch grid of `count` image tokens; throws {@link ModelConfigError} when there is none. */

@@ -20,4 +20,4 @@ export { chameleonRope, createChameleonFamily } from './chameleon/family.js';
 export { CHAMELEON_MODEL_TYPES, readChameleonConfig, type ChameleonModelConfig } from './chameleon/config.js';
 export * from './idefics3/index.js';
 export * from './qwen2_5-vl/index.js';
-export { describeChameleon, describeIdefics3, describeLlava, describeQwen2Vl, squarePatchGrid, type DescribeContext, type DescribeFamily, type ModelFamilyDescription } from './describe.js';
+export { describeChameleon, describeIdefics3, describeLlava, describeQwen2Vl, readContextLength, squarePatchGrid, type DescribeContext, type DescribeFamily, type ModelFamilyDescription } from './describe.js';

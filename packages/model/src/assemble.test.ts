@@ -74,6 +74,7 @@ describe('assembleModel from files in memory and sessions from bytes (what a bro
       ['decoder_model_merged', 'onnx/decoder_model_merged.onnx', true],
     ]);
     expect(model.capabilities).toMatchObject({ attention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false });
+    expect(model.maxContextTokens).toBe(4096); // config.json's max_position_embeddings
   });
 
   it('reproduces the reference ICoT run token for token and patch for patch', async () => {

@@ -236,6 +236,8 @@ export class AssembledModel implements VisionLanguageModelV2 {
   readonly rope: RopeDescriptionV1;
   readonly tokenizer: TokenizerV1;
   readonly vocabSize: number;
+  /** The text model's `max_position_embeddings` from config.json; undefined when it has none. */
+  readonly maxContextTokens: number | undefined;
   readonly eosTokenIds: readonly number[];
   /** The family and sizes read from config.json. */
   readonly description: ModelFamilyDescription;
@@ -252,6 +254,7 @@ export class AssembledModel implements VisionLanguageModelV2 {
     this.family = parts.description.family;
     this.rope = parts.description.rope;
     this.vocabSize = parts.description.vocabSize;
+    this.maxContextTokens = parts.description.maxContextTokens;
     this.eosTokenIds = parts.description.eosTokenIds;
     this.tokenizer = parts.tokenizer.tokenizer;
     this.decoder = parts.decoder;

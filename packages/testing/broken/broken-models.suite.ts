@@ -83,3 +83,8 @@ const setup = (model: VisionLanguageModelV2) => async () => ({ model, image: cre
   describeModelConformance('broken: claims pixels it does not keep', setup({ ...model, capabilities: { ...model.capabilities, pixels: true } }), everything);
 }
 describeModelConformance('broken: claims tiled images', setup({ ...createToyModel(), capabilities: { ...createToyModel().capabilities, tiledImages: true } }), { ...everything, tiledImages: true });
+// a context length stated wrongly (a backend reading the wrong config field): the model's sessions hold 80 tokens, it states 96
+{
+  const model = createToyModel({ maxContextTokens: 80 });
+  describeModelConformance('broken: states a longer context than it has', setup({ ...model, maxContextTokens: 96 }), { ...everything, maxContextTokens: 80 });
+}

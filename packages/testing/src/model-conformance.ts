@@ -75,6 +75,16 @@ export interface ModelConformanceCapabilities {
    * {@link CONFORMANCE_TOLERANCES}. Determinism checks stay exact.
    */
   readonly dtype?: ConformanceDtype;
+  /**
+   * The context length the model states (`maxContextTokens`, from its config). Declared: the suite
+   * checks the model states exactly it, and runs ICoT past it (more new tokens than the context
+   * has room for, end-of-sequence off) to check that the run ends with finish reason
+   * `context-limit`, that prompt, generated and inserted tokens fill the context exactly when no
+   * insertion is made, and that the session's cache never grows past it. Declare a short context
+   * (a generated model with a few hundred positions), as the run goes to its end. Undeclared: the
+   * suite checks only that a stated length is an integer longer than the test prompt.
+   */
+  readonly maxContextTokens?: number;
 }
 
 /** How the suite gets a model to test. */
@@ -110,6 +120,32 @@ function feedsOf(segments: PreparedPrompt['segments']): Map<number, { image: Pro
     else for (const patch of segment.patches ?? Array.from({ length: segment.image.patchCount }, (_, i) => i)) fed.set(offset++, { image: segment.image, patch });
   }
   return fed;
+}
+
+/**
+ * A view of `model` that never ends a run with an end-of-sequence token (so only the limits do),
+ * whose sessions record the longest cache they reached.
+ */
+function contextView(model: VisionLanguageModelV2): { readonly view: VisionLanguageModelV2; readonly longest: () => number } {
+  let longest = 0;
+  const view: VisionLanguageModelV2 = Object.create(model, {
+    eosTokenIds: { value: [] },
+    createSession: {
+      value: (): DecodingSessionV2 => {
+        const session = model.createSession();
+        const note = <T>(out: T): T => ((longest = Math.max(longest, session.length)), out);
+        return {
+          get length() {
+            return session.length;
+          },
+          ...(session.kvCache ? { kvCache: session.kvCache } : {}),
+          step: async (input: StepInput) => note(await session.step(input)),
+          dispose: () => session.dispose(),
+        };
+      },
+    },
+  }) as VisionLanguageModelV2;
+  return { view, longest: () => longest };
 }
 
 /** The sum and smallest entry of a row. */
@@ -567,5 +603,44 @@ export function describeModelConformance(
       expect(a.tokens).toEqual(b.tokens);
       for (const token of a.tokens) expect(token).toBeLessThan(s.model.vocabSize);
     });
+
+    const limit = capabilities.maxContextTokens;
+    if (limit !== undefined)
+      it(`states its context length (${limit}), and an ICoT run ends there with finish reason context-limit`, async () => {
+        expect(s.model.maxContextTokens).toBe(limit);
+        const promptTokens = (await prepare()).length;
+        expect(promptTokens).toBeLessThan(limit);
+        const insertions = capabilities.attention || !s.selector.requires.attention ? 3 : 0;
+        for (const maxInsertions of [0, insertions]) {
+          const { view, longest } = contextView(s.model);
+          const result = await generateICoT({
+            model: view,
+            prompt: { text: s.promptText, images: [image] },
+            selector: s.selector,
+            decoder: s.decoder,
+            trigger: everyNthTokenTrigger(4),
+            k: Math.min(4, image.patchCount),
+            maxInsertions,
+            maxNewTokens: limit + 10,
+          });
+          const { promptTokens: prompt, generatedTokens, insertedTokens } = result.usage;
+          expect(result.finishReason).toBe('context-limit');
+          expect(result.settings.maxContextTokens).toBe(limit);
+          expect(prompt).toBe(promptTokens);
+          expect(prompt + generatedTokens + insertedTokens).toBeLessThanOrEqual(limit);
+          expect(longest()).toBeLessThanOrEqual(limit);
+          if (maxInsertions === 0) {
+            expect(prompt + generatedTokens).toBe(limit); // the context is full
+            expect(longest()).toBe(limit - 1); // the last token is predicted, never fed
+          }
+        }
+      });
+    else
+      it('states no context length, or an integer one longer than the test prompt', async () => {
+        const stated = s.model.maxContextTokens;
+        if (stated === undefined) return;
+        expect(Number.isInteger(stated)).toBe(true);
+        expect(stated).toBeGreaterThan((await prepare()).length);
+      });
   });
 }

@@ -42,6 +42,7 @@ const expectations: readonly [suite: string, failing: RegExp, tests?: number][] 
   ['broken: disposing a session frees its forks', /forks sessions/],
   ['broken: claims pixels it does not keep', /keeps the decoded image/],
   ['broken: claims tiled images', /tiles images|patch map/],
+  ['broken: states a longer context than it has', /context length/],
   ['broken: runs share one count', /same way on the same tokens|state per run/, 5],
   ['broken: answers with numbers', /answers every token with a boolean/, 5],
   ['broken: reads a signal it does not declare', /declares itself|drives the loop/, 5],

@@ -14,6 +14,7 @@ const toy = (settings: ToyModelSettings, selector = new MockSelector()) => async
 });
 const everything = { attention: true, kvCache: true, crop: false, layerAttention: true, fork: true, batchedSideRuns: true, pixels: true, tiledImages: false } as const;
 describeModelConformance('toy model', toy({}), everything);
+describeModelConformance('toy model stating a context of 80 tokens', toy({ maxContextTokens: 80 }), { ...everything, maxContextTokens: 80 });
 describeModelConformance('toy model with tiled images', toy({ tiles: { rows: 2, cols: 2 } }), { ...everything, tiledImages: true });
 describeModelConformance(
   'toy model without attention, forks, side runs or pixels',

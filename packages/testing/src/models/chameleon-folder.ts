@@ -126,7 +126,7 @@ export async function writeTinyChameleon(dir: string, settings: TinyChameleonSet
         num_attention_heads: spec.heads,
         num_key_value_heads: spec.kvHeads,
         hidden_act: 'silu',
-        max_position_embeddings: 4096,
+        max_position_embeddings: settings.maxPositionEmbeddings ?? 4096,
         initializer_range: spec.init,
         rms_norm_eps: spec.rmsEps,
         use_cache: true,

@@ -136,7 +136,7 @@ export async function writeTinyQwen25Vl(dir: string, settings: TinyQwen25VlSetti
     rms_norm_eps: 1e-6,
     rope_theta: spec.ropeTheta,
     vocab_size: vocab,
-    max_position_embeddings: 32768,
+    max_position_embeddings: settings.maxPositionEmbeddings ?? 32768,
     bos_token_id: ids['<|endoftext|>'],
     eos_token_id: ids['<|im_end|>'],
     rope_scaling: { type: 'mrope', mrope_section: mrope },

@@ -125,7 +125,7 @@ export async function writeTinySmolVlm(dir: string, settings: TinySmolVlmSetting
           hidden_act: 'silu',
           rms_norm_eps: 1e-5,
           rope_theta: spec.ropeTheta,
-          max_position_embeddings: 8192,
+          max_position_embeddings: settings.maxPositionEmbeddings ?? 8192,
           vocab_size: vocab,
           bos_token_id: ids['<|im_start|>'],
           eos_token_id: ids['<end_of_utterance>'],

@@ -34,6 +34,12 @@ export interface TinyModelSettings {
    * generated (default: for graphs whose weights reach {@link EXTERNAL_DATA_AUTO_BYTES}).
    */
   readonly externalData?: boolean;
+  /**
+   * The context length config.json states: `max_position_embeddings` (in `text_config` where the
+   * family nests its text model). Default: the builder's (none for the Qwen2-VL and LLaVA builders,
+   * so their models state no limit; 32768 for Qwen2.5-VL, 8192 for SmolVLM, 4096 for Chameleon).
+   */
+  readonly maxPositionEmbeddings?: number;
 }
 
 /** Graph weight size from which generated graphs use external data by default (256 MiB, which keeps writing light; protobuf caps a model at 2 GiB). */
@@ -198,6 +204,7 @@ export async function writeTinyQwen2Vl(dir: string, settings: TinyModelSettings 
         rms_norm_eps: 1e-6,
         rope_theta: spec.ropeTheta,
         vocab_size: vocab,
+        ...(settings.maxPositionEmbeddings !== undefined ? { max_position_embeddings: settings.maxPositionEmbeddings } : {}),
         bos_token_id: ids['<|endoftext|>'],
         eos_token_id: ids['<|im_end|>'],
         vision_start_token_id: ids['<|vision_start|>'],
@@ -293,6 +300,7 @@ export async function writeTinyLlava(dir: string, settings: TinyModelSettings & 
           num_key_value_heads: spec.kvHeads,
           rope_theta: spec.ropeTheta,
           vocab_size: vocab,
+          ...(settings.maxPositionEmbeddings !== undefined ? { max_position_embeddings: settings.maxPositionEmbeddings } : {}),
           eos_token_id: ids['<|im_end|>'],
         },
         vision_config: { model_type: 'siglip_vision_model', image_size: imageSize, patch_size: patch, hidden_size: hidden },
