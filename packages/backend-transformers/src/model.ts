@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { AutoModelForImageTextToText, AutoProcessor, env, Tensor as HfTensor } from '@huggingface/transformers';
-import { ModelConfigError, ModelFilesError, type ChatMessage, type TokenizerV1 } from '@icot/core';
+import { ModelConfigError, ModelFilesError, OptionError, type ChatMessage, type TokenizerV1 } from '@icot/core';
 import {
   assembleModel,
   checkModelFiles,
   EMBEDDINGS_GRAPHS,
+  FAMILIES,
   modelFamilyOf,
+  readJsonFile,
   onnxFileName,
   parseDtype,
   type AssembledModel,
@@ -64,6 +66,22 @@ export interface HfProcessor {
 
 /** transformers.js runs families whose decoder takes embeddings (it has no Chameleon-class models). */
 const embeddingsOnly = (entry: FamilyEntry): boolean => entry.decoderInput === 'embeddings';
+
+/**
+ * Refuse a model of a family icot runs but transformers.js does not (a Chameleon-class model: its
+ * decoder takes image-token ids, and transformers.js has no such models), naming the family and
+ * the backend that runs it. Unknown model types are left to the family registry's error.
+ */
+function checkTransformersFamily(config: Record<string, unknown>, where: string): void {
+  const modelType = config['model_type'];
+  if (typeof modelType !== 'string') return;
+  for (const [kind, entry] of Object.entries(FAMILIES) as [string, FamilyEntry][])
+    if (entry.modelTypes.includes(modelType) && !embeddingsOnly(entry))
+      throw new OptionError(
+        `${where} is a ${kind === 'chameleon' ? 'Chameleon-class' : `'${kind}'`} model (model_type '${modelType}'), a family the transformers.js backend does not run: its decoder takes image-token ids, and transformers.js has no such models.`,
+        { hint: 'Use the ONNX backend, which runs it: --backend onnx on the command line, loadOnnxModel from @icot/backend-onnx in code.' },
+      );
+}
 
 /** Tensors made with transformers.js's own onnxruntime, so its sessions accept them. */
 const hfTensors: TensorFactory = (type, data, dims) => (new HfTensor(type, data as Float32Array, [...dims]) as unknown as { ort_tensor: OrtTensor }).ort_tensor;
@@ -138,10 +156,13 @@ export async function loadTransformersModel(source: string, options: Transformer
     throw new ModelFilesError(`${source} is a file, not a model folder.`, { hint: 'Pass the folder that holds config.json and onnx/.' });
   const dtype = parseDtype(options.dtype ?? 'fp32');
   const graphFiles = EMBEDDINGS_GRAPHS.map((g) => `onnx/${onnxFileName(g, dtype)}`);
-  const folder = await resolveHubFolder(source, graphFiles, options);
+  // an unsupported family is named before its files are looked for (a hub id's config.json comes first)
+  const folder = await resolveHubFolder(source, graphFiles, options, checkTransformersFamily);
   const decoderFile = `onnx/${onnxFileName('decoder_model_merged', dtype)}`;
   const files = nodeFileSource(folder);
   // transformers.js must not see an unsupported or incomplete folder: name what is wrong first
+  const config = await readJsonFile(files, 'config.json', false).catch(() => undefined); // a missing or broken one is named below
+  if (config) checkTransformersFamily(config, source);
   await modelFamilyOf(files, 'transformers.js', embeddingsOnly);
   await checkModelFiles(files, graphFiles);
   const mirror = await tappedMirror(folder, decoderFile, {
