@@ -105,7 +105,8 @@ describe('icot run', () => {
     const html = await readFile(report, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('data:image/png;base64,');
-    expect(html.match(/<rect /g)!.length).toBe(2 * 3 * 16); // per-insertion figures + the summary figure
+    expect(html.match(/<rect class="cell"/g)!.length).toBe(3 * 64); // each insertion's heatmap: every patch of the 8 x 8 image
+    expect(html.match(/<g class="outline" [^>]*>(<rect [^>]*>)*<\/g>/g)!.map((g) => g.match(/<rect /g)!.length)).toEqual([16, 16, 16]);
     expect(html).not.toMatch(/src="http/);
   });
 
