@@ -153,6 +153,32 @@ function oneOf(what: string, value: unknown, allowed: readonly string[]): void {
     throw new OptionError(`${what} '${String(value)}' is not supported.`, { hint: `Use one of: ${allowed.join(', ')}.` });
 }
 
+/** The fix for signal token ids that cannot work. */
+const SIGNAL_IDS_HINT = "Pass ids of the model's tokenizer (e.g. the ids of its line-break tokens), or use the newline signal (--signal newline; trigger.signal 'newline'), which finds every token with a line break itself.";
+
+/** A signal token id list must hold at least one id, each an integer >= 0 (checked against the model's vocabulary once it is loaded). */
+function checkSignalTokenIdList(ids: readonly unknown[]): void {
+  if (ids.length === 0) throw new OptionError('The signal token id list is empty: no token would ever trigger an insertion.', { hint: SIGNAL_IDS_HINT });
+  const bad = ids.filter((id) => !(typeof id === 'number' && Number.isInteger(id) && id >= 0));
+  if (bad.length) throw new OptionError(`Signal token ids must be integers >= 0, got ${bad.map((id) => JSON.stringify(id)).join(', ')}.`, { hint: SIGNAL_IDS_HINT });
+}
+
+/**
+ * Check that signal token ids name tokens the model can generate: each below `vocabSize`, the
+ * size of its vocabulary (its logits). Throws {@link OptionError} naming the ids, the vocabulary
+ * size and the fix; an id outside the vocabulary would never be generated, so it would never
+ * trigger an insertion.
+ */
+export function checkSignalTokenIds(tokenIds: readonly number[], vocabSize: number): void {
+  checkSignalTokenIdList(tokenIds);
+  const outside = tokenIds.filter((id) => id >= vocabSize);
+  if (outside.length)
+    throw new OptionError(
+      `Signal token id${outside.length > 1 ? 's' : ''} ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the model's vocabulary of ${vocabSize} tokens (ids 0-${vocabSize - 1}): ${outside.length > 1 ? 'they' : 'it'} would never be generated, so no insertion would happen.`,
+      { hint: SIGNAL_IDS_HINT },
+    );
+}
+
 /**
  * Check the shape of a run description (names, required fields, image sources); numbers are
  * checked where they are used. Throws {@link OptionError} naming the problem. Cheap: callers check
@@ -185,6 +211,7 @@ export function checkRunDescription(description: unknown): asserts description i
     const signal = isObject(trigger) ? trigger['signal'] : trigger;
     if (signal !== undefined && signal !== 'newline' && !(isObject(signal) && Array.isArray(signal['tokenIds'])))
       throw new OptionError(`Signal '${JSON.stringify(signal)}' is not supported.`, { hint: "Use 'newline' or { tokenIds: [...] }." });
+    if (isObject(signal)) checkSignalTokenIdList(signal['tokenIds'] as readonly unknown[]);
     if (isObject(trigger) && trigger['afterPrompt'] !== undefined)
       throw new OptionError('trigger.afterPrompt is not a trigger setting: an insertion right after the prompt is the run\'s insertAfterPrompt.', {
         hint: 'Set insertAfterPrompt at the top level of the run description (default: the model family\'s official behaviour).',

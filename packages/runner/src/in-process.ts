@@ -136,7 +136,7 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
     const result = await generateICoT({
       model,
       prompt,
-      ...createStrategies(description),
+      ...createStrategies(description, model),
       ...(description.k !== undefined ? { k: description.k } : {}),
       ...(description.maxInsertions !== undefined ? { maxInsertions: description.maxInsertions } : {}),
       ...(description.insertAfterPrompt !== undefined ? { insertAfterPrompt: description.insertAfterPrompt } : {}),

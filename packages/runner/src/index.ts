@@ -11,6 +11,7 @@ export {
   DECODERS,
   SELECTORS,
   checkRunDescription,
+  checkSignalTokenIds,
   type DecoderDescription,
   type EncodedImageInfo,
   type ImageSource,
