@@ -2,28 +2,64 @@
 // Builds a workspace package (and what it depends on) with turbo, quietly, then runs one of its
 // built scripts with the remaining arguments. Keeps stdout free for the program's own output.
 // Usage: node scripts/run-built.mjs [--in-invocation-dir] <package name> <script path relative to the repo> [args...]
-// --in-invocation-dir runs the script in the directory the command was typed in (pnpm runs scripts
-// from the repository root and sets INIT_CWD to that directory), so relative paths in its
+// --in-invocation-dir runs the script in the directory the command was typed in (pnpm runs root
+// scripts from the repository root and sets INIT_CWD to that directory), so relative paths in its
 // arguments mean what the user meant; without it the script runs in the repository root.
-import { spawnSync } from 'node:child_process';
+// The bins of tools/workspace-commands call runBuilt() the same way when a command is typed in a
+// package folder (pnpm then finds no script of that name and runs the root's bin).
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const inInvocationDir = process.argv[2] === '--in-invocation-dir';
-const [pkg, script, ...args] = process.argv.slice(inInvocationDir ? 3 : 2);
-const turbo = join(root, 'node_modules', '.bin', 'turbo');
-const build = spawnSync(turbo, ['run', 'build', `--filter=${pkg}...`, '--output-logs=errors-only'], {
-  cwd: root,
-  encoding: 'utf8',
-  env: { ...process.env, TURBO_NO_UPDATE_NOTIFIER: '1', TURBO_TELEMETRY_DISABLED: '1' },
-});
-if (build.status !== 0) {
-  process.stderr.write(build.stdout ?? '');
-  process.stderr.write(build.stderr ?? '');
-  process.stderr.write(`\nBuilding ${pkg} failed; fix the errors above (or run 'pnpm install' first).\n`);
-  process.exit(build.status ?? 1);
+
+/** A build that takes longer than this says what is happening (an up-to-date build takes about a second). */
+const QUIET_BUILD_MS = 2000;
+
+function build(pkg) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const turbo = spawn(join(root, 'node_modules', '.bin', 'turbo'), ['run', 'build', `--filter=${pkg}...`, '--output-logs=errors-only'], {
+      cwd: root,
+      env: { ...process.env, TURBO_NO_UPDATE_NOTIFIER: '1', TURBO_TELEMETRY_DISABLED: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    turbo.stdout.on('data', (chunk) => (output += chunk));
+    turbo.stderr.on('data', (chunk) => (output += chunk));
+    let announced = false;
+    const timer = setTimeout(() => {
+      announced = true;
+      process.stderr.write(`icot: building ${pkg} and the workspace packages it uses (the first run after a clone or a change takes up to a minute) ...\n`);
+    }, QUIET_BUILD_MS);
+    const done = (status, error) => {
+      clearTimeout(timer);
+      if (announced && status === 0) process.stderr.write(`icot: built in ${Math.round((Date.now() - started) / 1000)} s\n`);
+      resolve({ status, output: error ? `${output}${error.message}\n` : output });
+    };
+    turbo.on('error', (error) => done(1, error));
+    turbo.on('close', (status) => done(status ?? 1));
+  });
 }
-if (inInvocationDir && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
-process.argv = [process.argv[0], join(root, script), ...args];
-await import(pathToFileURL(join(root, script)).href);
+
+/**
+ * Build `pkg` and what it depends on, then run `script` (a path relative to the repository) with
+ * `args`, in the directory the command was typed in when `inInvocationDir`, else in the root.
+ */
+export async function runBuilt({ pkg, script, args, inInvocationDir }) {
+  const result = await build(pkg);
+  if (result.status !== 0) {
+    process.stderr.write(result.output);
+    process.stderr.write(`\nBuilding ${pkg} failed; fix the errors above (or run 'pnpm install' first).\n`);
+    process.exit(result.status);
+  }
+  process.chdir(inInvocationDir ? (process.env.INIT_CWD ?? process.cwd()) : root);
+  process.argv = [process.argv[0], join(root, script), ...args];
+  await import(pathToFileURL(join(root, script)).href);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const inInvocationDir = process.argv[2] === '--in-invocation-dir';
+  const [pkg, script, ...args] = process.argv.slice(inInvocationDir ? 3 : 2);
+  await runBuilt({ pkg, script, args, inInvocationDir });
+}

@@ -137,3 +137,29 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
     );
   }
 }
+
+/**
+ * Version of the shape of every JSON document icot writes (`icot run --json`, result and event
+ * lines, the JSON error): documents carry it as `schemaVersion`; it changes when a field changes
+ * meaning or disappears (new fields do not change it).
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** An error as JSON carries it: the code, the message and the fix (`null` when there is none). */
+export interface ErrorPayload {
+  readonly code: IcotErrorCode;
+  readonly message: string;
+  readonly hint: string | null;
+}
+
+/**
+ * The one JSON shape of an error, wherever JSON goes out (the CLI under `--json`, eval result
+ * lines, the web API): `{"schemaVersion": 1, "error": {"code", "message", "hint"}}`. Errors that are
+ * not {@link IcotError}s are bugs: code `internal`.
+ */
+export function errorDocument(error: unknown, fallbackHint?: string): { readonly schemaVersion: number; readonly error: ErrorPayload } {
+  if (IcotError.is(error))
+    return { schemaVersion: JSON_SCHEMA_VERSION, error: { code: error.code, message: error.message, hint: error.hint ?? fallbackHint ?? null } };
+  const message = error instanceof Error ? error.message : String(error);
+  return { schemaVersion: JSON_SCHEMA_VERSION, error: { code: 'internal', message, hint: fallbackHint ?? 'This is a bug in icot; rerun with --debug for the stack trace and report it.' } };
+}

@@ -37,7 +37,10 @@ export {
   OptionError,
   PromptError,
   SelectionError,
+  errorDocument,
+  JSON_SCHEMA_VERSION,
   throwIfAborted,
+  type ErrorPayload,
   type IcotErrorCode,
   type IcotErrorOptions,
 } from './errors.js';

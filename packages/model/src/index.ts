@@ -11,6 +11,7 @@ export { assembleModel, AssembledModel, checkModelFiles, modelFamilyOf, type Ass
 export { loadDecoder, type LoadDecoderOptions } from './decoder.js';
 export { onnxFileName, parseDtype, ONNX_DTYPE_SUFFIXES, type OnnxDtype, type OnnxDtypeSetting } from './dtypes.js';
 export { readJsonFile, siblingPath, type FileSource } from './files.js';
+export { modelFileManifest } from './manifest.js';
 export { chameleonImages, idefics3Images, llavaImages, qwen2VlImages, type ImageContext, type ImageEncoder } from './images.js';
 export {
   EMBEDDINGS_GRAPHS,

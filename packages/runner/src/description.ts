@@ -1,5 +1,6 @@
 import { OptionError, type ICoTEvent, type ICoTResult, type SamplingOptions } from '@icot/core';
 import type { DownloadProgress } from '@icot/backend-onnx';
+import type { FileHash } from './record.js';
 
 /** Backends a run description can name. */
 export const BACKENDS = ['onnx', 'transformers'] as const;
@@ -95,6 +96,11 @@ export interface RunDescription {
   readonly maxNewTokens?: number;
   /** Greedy unless `temperature` > 0; sampling is seeded by `seed` (default 0). */
   readonly sampling?: SamplingOptions;
+  /**
+   * Hash the model's files and the images into the outcome's `record` (what reproduces the run;
+   * hashes are cached by path, size and time, so only a first run of a model pays for them).
+   */
+  readonly record?: boolean;
 }
 
 /** Size and patch grid of an encoded image. */
@@ -142,6 +148,18 @@ export interface RunOutcome {
   readonly images: readonly EncodedImageInfo[];
   /** Text of each generated token on its own, in order (to split the answer at insertion points). */
   readonly tokenTexts: readonly string[];
+  /** With `record: true`: the sha256 of the model's files and of each image. */
+  readonly record?: RunRecord;
+}
+
+/** The files a run read, hashed (see {@link RunDescription.record}). */
+export interface RunRecord {
+  /** The model's local folder (a hub snapshot for hub ids), or null when it has none (then `files` is empty). */
+  readonly modelFolder: string | null;
+  /** Every file the model is assembled from, relative to `modelFolder`. */
+  readonly modelFiles: readonly FileHash[];
+  /** The images in the description's order (`path` as given, or the bytes' name). */
+  readonly images: readonly FileHash[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -9,7 +9,11 @@
 import { generateICoT, imageTiles, type PromptInput, type RgbImage, type VisionLanguageModelV2 } from '@icot/core';
 import { loadOnnxModel, parseDtype, type DownloadProgress } from '@icot/backend-onnx';
 import { decodeImage, readImageFile } from '@icot/image/node';
-import { checkRunDescription, type EncodedImageInfo, type ImageSource, type LoadedModelInfo, type ModelDescription, type RunDescription, type RunEvent, type RunOutcome } from './description.js';
+import { modelFileManifest } from '@icot/model';
+import { nodeFileSource } from '@icot/model/node';
+import { stat } from 'node:fs/promises';
+import { checkRunDescription, type EncodedImageInfo, type ImageSource, type LoadedModelInfo, type ModelDescription, type RunDescription, type RunEvent, type RunOutcome, type RunRecord } from './description.js';
+import { FileHasher, sha256Of } from './record.js';
 import { createStrategies } from './strategies.js';
 
 export { createStrategies, type Strategies } from './strategies.js';
@@ -149,8 +153,37 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
         emit(event);
       },
     });
-    return { result, model: info, images, tokenTexts };
+    return { result, model: info, images, tokenTexts, ...(description.record ? { record: await recordRun(description, model) } : {}) };
   } finally {
     if (!options.models) await models.dispose();
   }
+}
+
+/** Whether `path` is an existing folder. */
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Hash the files of the model (its local folder: the one given, or the hub snapshot it was loaded from) and the images. */
+async function recordRun(description: RunDescription, model: VisionLanguageModelV2): Promise<RunRecord> {
+  const hasher = new FileHasher();
+  const folder = (await isFolder(model.modelId)) ? model.modelId : (await isFolder(description.model.source)) ? description.model.source : null;
+  const modelFiles = [];
+  if (folder !== null) {
+    const files = nodeFileSource(folder);
+    const manifest = await modelFileManifest(files, {
+      backend: description.model.backend === 'transformers' ? 'transformers.js' : 'onnx',
+      ...(description.model.dtype ? { dtype: parseDtype(description.model.dtype) } : {}),
+    });
+    for (const path of manifest) modelFiles.push(await hasher.hash(files.describe(path), path));
+  }
+  const images = [];
+  for (const [i, source] of description.images.entries())
+    images.push('path' in source ? await hasher.hash(source.path) : { path: source.name ?? `image ${i + 1}`, bytes: source.bytes.length, sha256: sha256Of(source.bytes) });
+  await hasher.save();
+  return { modelFolder: folder, modelFiles, images };
 }

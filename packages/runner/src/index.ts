@@ -22,8 +22,10 @@ export {
   type RunEvent,
   type RunnerEvent,
   type RunOutcome,
+  type RunRecord,
   type SelectorDescription,
   type TriggerDescription,
 } from './description.js';
+export { FileHasher, sha256Of, type FileHash } from './record.js';
 export { ChildRunner, createChildRunner, runInChildProcess, type ChildRunnerOptions, type RunCallOptions } from './runner.js';
 export { fromWireError, toWireError, type WireError } from './wire-error.js';
