@@ -5,16 +5,16 @@
 // --in-invocation-dir runs the script in the directory the command was typed in (pnpm runs root
 // scripts from the repository root and sets INIT_CWD to that directory), so relative paths in its
 // arguments mean what the user meant; without it the script runs in the repository root.
-// The bins of tools/workspace-commands call runBuilt() the same way when a command is typed in a
-// package folder (pnpm then finds no script of that name and runs the root's bin).
+// The bins of tools/workspace-commands call runBuilt() when a command is typed in a package folder:
+// pnpm finds no script of that name there and runs the root's bin in the folder typed in (no INIT_CWD).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A build that takes longer than this says what is happening (an up-to-date build takes about a second). */
-const QUIET_BUILD_MS = 2000;
+/** A build that takes longer than this says what is happening (an up-to-date build takes about a second; ICOT_BUILD_NOTICE_MS sets it). */
+const QUIET_BUILD_MS = Number(process.env.ICOT_BUILD_NOTICE_MS ?? 2000);
 
 function build(pkg) {
   return new Promise((resolve) => {
@@ -44,16 +44,16 @@ function build(pkg) {
 
 /**
  * Build `pkg` and what it depends on, then run `script` (a path relative to the repository) with
- * `args`, in the directory the command was typed in when `inInvocationDir`, else in the root.
+ * `args` in `cwd` (default: the repository root).
  */
-export async function runBuilt({ pkg, script, args, inInvocationDir }) {
+export async function runBuilt({ pkg, script, args, cwd = root }) {
   const result = await build(pkg);
   if (result.status !== 0) {
     process.stderr.write(result.output);
     process.stderr.write(`\nBuilding ${pkg} failed; fix the errors above (or run 'pnpm install' first).\n`);
     process.exit(result.status);
   }
-  process.chdir(inInvocationDir ? (process.env.INIT_CWD ?? process.cwd()) : root);
+  process.chdir(cwd);
   process.argv = [process.argv[0], join(root, script), ...args];
   await import(pathToFileURL(join(root, script)).href);
 }
@@ -61,5 +61,6 @@ export async function runBuilt({ pkg, script, args, inInvocationDir }) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const inInvocationDir = process.argv[2] === '--in-invocation-dir';
   const [pkg, script, ...args] = process.argv.slice(inInvocationDir ? 3 : 2);
-  await runBuilt({ pkg, script, args, inInvocationDir });
+  // a root script: pnpm runs it in the root and sets INIT_CWD to the folder the command was typed in
+  await runBuilt({ pkg, script, args, cwd: inInvocationDir ? (process.env.INIT_CWD ?? process.cwd()) : root });
 }

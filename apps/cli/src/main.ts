@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { IcotError, OptionError } from '@icot/core';
+import { errorDocument, IcotError, OptionError } from '@icot/core';
 import { CACHE_HELP, cacheCommand } from './cache.js';
 import { parseRunOptions, RUN_HELP } from './options.js';
 import { runCommand, type CommandIo } from './run.js';
@@ -25,6 +25,9 @@ const FALLBACK_HINTS: Partial<Record<string, string>> = {
   'model-files': 'Pass a complete model folder in the onnx-community layout.',
 };
 
+/** `icot help <topic>`. */
+const HELP_TOPICS: Readonly<Record<string, string>> = { run: RUN_HELP, cache: CACHE_HELP };
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -37,7 +40,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   try {
     const [command, ...rest] = args;
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      io.stdout.write(rest[0] === 'run' ? RUN_HELP : rest[0] === 'cache' ? CACHE_HELP : HELP);
+      const topic = command === 'help' ? rest[0] : undefined;
+      const text = topic === undefined ? HELP : HELP_TOPICS[topic];
+      if (text === undefined)
+        throw new OptionError(`There is no help on '${topic}'.`, { hint: `Help topics: ${Object.keys(HELP_TOPICS).join(', ')} (icot help run).` });
+      io.stdout.write(text);
       return 0;
     }
     if (command === '--version' || command === '-v') {
@@ -55,6 +62,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     if (command === 'cache') return await cacheCommand(rest, io);
     throw new OptionError(`Unknown command '${command}'.`, { hint: "Run 'icot help' for the list of commands." });
   } catch (error) {
+    // under --json, scripts read the error from stdout: {"schemaVersion", "error": {"code", "message", "hint"}}
+    if (args.includes('--json') && !(IcotError.is(error) && error.code === 'aborted'))
+      io.stdout.write(`${JSON.stringify(errorDocument(error, IcotError.is(error) ? FALLBACK_HINTS[error.code] : undefined))}\n`);
     if (IcotError.is(error)) {
       io.stderr.write(`\nerror: ${error.message}\n`);
       const hint = error.hint ?? FALLBACK_HINTS[error.code];

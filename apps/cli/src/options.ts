@@ -172,16 +172,53 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   return value as T;
 }
 
+/** A negative number (`-1`, `-0.5`, `-1e3`): a value, not a flag. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * `--k -1` as `--k=-1`: node's parseArgs reads a value that starts with a dash as a missing value
+ * ("argument is ambiguous"); numbers are values, so the real range check can answer.
+ */
+function joinNegativeValues(args: readonly string[], spec: Record<string, { readonly type: string; readonly short?: string }>): string[] {
+  const takesValue = (arg: string): boolean => {
+    if (arg.startsWith('--')) return spec[arg.slice(2)]?.type === 'string';
+    return arg.length === 2 && Object.values(spec).some((o) => o.short === arg.slice(1) && o.type === 'string');
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (next !== undefined && !arg.includes('=') && takesValue(arg) && NEGATIVE_NUMBER.test(next)) {
+      out.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`);
+      i += 1;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** What an empty value of each option should be instead. */
+const EMPTY_VALUE_HINTS: Partial<Record<string, string>> = {
+  question: 'Pass the question, e.g. -q "What is in the picture?".',
+  report: 'Pass a file name, e.g. --report report.html.',
+  image: 'Pass an image file, e.g. --image photo.jpg.',
+  model: 'Pass a model folder or hub id, or leave --model out for the embedded demo model.',
+};
+
 /** Parse `icot run` arguments; throws {@link OptionError} for unknown flags and bad values. Returns undefined for --help. */
 export function parseRunOptions(args: readonly string[]): RunOptions | undefined {
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...args], options: RUN_SPEC, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: joinNegativeValues(args, RUN_SPEC), options: RUN_SPEC, strict: true, allowPositionals: false }));
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify.*$/s, '.');
     throw new OptionError(message, { hint: "Run 'icot run --help' for the list of options." });
   }
   if (values['help']) return undefined;
+  for (const [name, value] of Object.entries(values)) {
+    const empty = typeof value === 'string' ? value.trim() === '' : Array.isArray(value) && value.some((v) => v.trim() === '');
+    if (empty)
+      throw new OptionError(`--${name} needs a value, got an empty string.`, { hint: EMPTY_VALUE_HINTS[name] ?? "Run 'icot run --help' for the option's values." });
+  }
   const str = (key: string): string | undefined => values[key] as string | undefined;
   if (str('question') !== undefined && str('raw-prompt-file') !== undefined)
     throw new OptionError('--question and --raw-prompt-file cannot be used together.', { hint: 'Give one of them.' });

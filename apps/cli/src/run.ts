@@ -1,11 +1,42 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { IcotError, OptionError, PromptError, type ICoTResult } from '@icot/core';
-import { runInChildProcess, type EncodedImageInfo, type LoadedModelInfo, type RunDescription, type RunEvent } from '@icot/runner';
+import { extname, resolve } from 'node:path';
+import { AbortedError, IcotError, JSON_SCHEMA_VERSION, OptionError, PromptError, type ICoTResult } from '@icot/core';
+import { runInChildProcess, type EncodedImageInfo, type LoadedModelInfo, type RunDescription, type RunEvent, type RunOutcome } from '@icot/runner';
 import { demoModel } from '@icot/demo-model';
 import type { RunOptions } from './options.js';
+import { checkOutputFile } from './paths.js';
 import { createDownloadProgress } from './progress.js';
 import { renderReport } from './report.js';
+import { printable } from './text.js';
+import { icotPackageVersions } from './versions.js';
+
+/** The reader of stdout went away (`icot run | head -1`): the run ends quietly. */
+export class OutputClosedError extends AbortedError {
+  constructor() {
+    super('The output was closed (the reader of stdout went away).');
+  }
+}
+
+/** Which trigger a run uses, and why (the run header and the JSON's `trigger`). */
+export interface TriggerInfo {
+  /** The trigger: `signal` (the paper's: fire at every n-th signal token). */
+  readonly name: 'signal';
+  /** `newline`: any token whose text has a line break; `token-ids`: exactly `tokenIds`. */
+  readonly signal: 'newline' | 'token-ids';
+  /** The signal token ids (null for `newline`, which matches by text). */
+  readonly tokenIds: readonly number[] | null;
+  readonly every: number;
+  /** Why this signal: the flag given, the demo model's choice, or the default. */
+  readonly reason: string;
+}
+
+/** A note on a finished run that needs the user's attention. */
+export interface RunWarning {
+  readonly code: 'no-signal' | 'too-few-signals' | 'context-limit';
+  readonly message: string;
+  readonly hint: string;
+}
 
 /** Where the command writes. */
 export interface CommandIo {
@@ -35,7 +66,7 @@ async function readPromptFile(path: string): Promise<string> {
 function describeRun(options: RunOptions, imagePath: string, prompt: RunDescription['prompt'], signal: 'newline' | { readonly tokenIds: readonly number[] }): RunDescription {
   return {
     model: {
-      source: options.model ?? demoModel.dir,
+      source: options.model === undefined ? demoModel.dir : existsSync(options.model) ? resolve(options.model) : options.model,
       backend: options.backend,
       ...(options.dtype ? { dtype: options.dtype } : {}),
       ...(options.threads ? { threads: options.threads } : {}),
@@ -43,7 +74,7 @@ function describeRun(options: RunOptions, imagePath: string, prompt: RunDescript
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       offline: options.offline,
     },
-    images: [imagePath, ...options.demoImages].map((path) => ({ path })),
+    images: [imagePath, ...options.demoImages].map((path) => ({ path: resolve(path) })),
     ...(options.maxImagePixels !== undefined ? { maxImagePixels: options.maxImagePixels } : {}),
     imageAlpha: options.alpha,
     prompt,
@@ -75,6 +106,8 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   const note = (line: string): void => {
     if (!options.quiet) io.stderr.write(`${line}\n`);
   };
+  // output paths are checked before anything is loaded: a bad one must not cost a whole run
+  const reportPath = options.report === undefined ? undefined : await checkOutputFile(options.report, '--report');
   const imagePath = options.image ?? (isDemo ? demoModel.image : undefined);
   if (!imagePath) throw new OptionError('--image is required with --model.', { hint: 'Pass --image <file.png|file.jpg>.' });
   let question = options.question;
@@ -85,9 +118,14 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
     question = demoModel.question;
   }
   const signal = options.signal ?? (isDemo ? { tokenIds: demoModel.signalTokenIds } : 'newline');
+  const trigger = describeTrigger(options, signal, isDemo);
   if (isDemo) note(`icot: ${demoModel.label}`);
+  note(`icot: ${triggerLine(trigger, options.maxInsertions)}`);
 
-  const description = describeRun(options, imagePath, rawPrompt !== undefined ? { text: rawPrompt } : { question: question! }, signal);
+  const description: RunDescription = {
+    ...describeRun(options, imagePath, rawPrompt !== undefined ? { text: rawPrompt } : { question: question! }, signal),
+    ...(options.json ? { record: true } : {}),
+  };
   const showDownload = createDownloadProgress({ stream: io.stderr, interactive: io.interactive, quiet: options.quiet });
   let model: LoadedModelInfo | undefined;
   let query: EncodedImageInfo | undefined;
@@ -113,7 +151,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         note(`icot: prefill of ${event.promptTokens} tokens ...`);
         break;
       case 'text-delta':
-        if (!options.json) io.stdout.write(event.text);
+        if (!options.json) io.stdout.write(printable(event.text));
         break;
       case 'insertion': {
         insertionCount += 1;
@@ -137,16 +175,21 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
     });
   } catch (error) {
     if (!IcotError.is(error) || error.code !== 'aborted') throw error;
+    if (io.signal?.reason instanceof OutputClosedError) return 0;
     if (!options.quiet) io.stderr.write('\nicot: cancelled\n');
     return 130;
   }
   const result: ICoTResult = outcome.result;
+  const warnings = runWarnings(result, outcome, trigger);
   if (options.json) {
     io.stdout.write(
       `${JSON.stringify({
+        schemaVersion: JSON_SCHEMA_VERSION,
         model: outcome.model.modelId,
         family: outcome.model.family,
         demo: isDemo,
+        trigger,
+        settings: result.settings,
         tokens: result.tokens,
         text: result.text,
         finishReason: result.finishReason,
@@ -162,6 +205,8 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         })),
         usage: result.usage,
         timings: result.timings,
+        warnings,
+        reproduce: reproduction(description, outcome),
       })}\n`,
     );
   } else {
@@ -171,7 +216,8 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
       `icot: ${result.usage.generatedTokens} tokens (${result.finishReason}), ${result.insertions.length} insertions; prefill ${t.prefillMs.toFixed(0)} ms, ${t.perTokenMs.toFixed(2)} ms/token, total ${t.totalMs.toFixed(0)} ms`,
     );
   }
-  if (options.report) {
+  for (const warning of warnings) note(`icot: warning: ${warning.message}\nicot: hint: ${warning.hint}`);
+  if (reportPath !== undefined) {
     const bytes = new Uint8Array(await readFile(imagePath));
     const image = outcome.images[0]!;
     const html = renderReport({
@@ -182,7 +228,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
       tokenTexts: outcome.tokenTexts,
       notes: isDemo ? [demoModel.label] : [],
     });
-    await writeFile(options.report, html);
+    await writeFile(reportPath, html);
     note(`icot: report written to ${options.report}`);
   }
   return 0;
@@ -190,4 +236,71 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/** The trigger a run uses and why. */
+function describeTrigger(options: RunOptions, signal: 'newline' | { readonly tokenIds: readonly number[] }, isDemo: boolean): TriggerInfo {
+  const reason =
+    options.signal !== undefined
+      ? signal === 'newline'
+        ? 'given: --signal newline'
+        : 'given: --signal-token-ids'
+      : isDemo
+        ? `the demo model's random weights almost never write a line break, so its signal is the token it writes most (id ${demoModel.signalTokenIds.join(', ')}); pass --signal newline for the paper's signal`
+        : "default: the paper's signal, a line break (any token whose text contains one)";
+  return {
+    name: 'signal',
+    signal: signal === 'newline' ? 'newline' : 'token-ids',
+    tokenIds: signal === 'newline' ? null : [...signal.tokenIds],
+    every: options.every,
+    reason,
+  };
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? 'every' : `every ${n}${n === 2 ? 'nd' : n === 3 ? 'rd' : 'th'}`;
+}
+
+/** `trigger: signal token ids 64, every 2nd, at most 3 insertions (why)`. */
+function triggerLine(trigger: TriggerInfo, maxInsertions: number): string {
+  if (maxInsertions === 0) return 'insertions off (--no-insertions / --max-insertions 0): plain decoding';
+  const what = trigger.signal === 'newline' ? 'line breaks' : `token id${trigger.tokenIds!.length > 1 ? 's' : ''} ${trigger.tokenIds!.join(', ')}`;
+  return `trigger: signal = ${what}, ${ordinal(trigger.every)} one, at most ${maxInsertions} insertion${maxInsertions === 1 ? '' : 's'} (${trigger.reason})`;
+}
+
+/** Why a run that could insert did not: the signal never came, or too rarely for --every. */
+function runWarnings(result: ICoTResult, outcome: RunOutcome, trigger: TriggerInfo): RunWarning[] {
+  const warnings: RunWarning[] = [];
+  if (result.insertions.some((i) => i.step >= 0) || result.settings.maxInsertions === 0) return warnings;
+  const ids = trigger.tokenIds === null ? undefined : new Set(trigger.tokenIds);
+  const signals = ids ? result.tokens.filter((t) => ids.has(t)).length : outcome.tokenTexts.filter((text) => text.includes('\n')).length;
+  const what = ids ? `token id${ids.size > 1 ? 's' : ''} ${[...ids].join(', ')}` : 'a line break';
+  if (signals === 0)
+    warnings.push({
+      code: 'no-signal',
+      message: `no insertion: the signal (${what}) never appeared in the ${result.usage.generatedTokens} generated tokens.`,
+      hint: ids
+        ? 'Pick signal tokens the model writes (the tokens are in --json), or use --signal newline.'
+        : 'A model that writes no line breaks needs --signal-token-ids with tokens it does write (see the tokens in --json), or more --max-new-tokens.',
+    });
+  else if (signals < trigger.every)
+    warnings.push({
+      code: 'too-few-signals',
+      message: `no insertion: the signal (${what}) appeared ${signals} time${signals === 1 ? '' : 's'}, fewer than --every ${trigger.every}.`,
+      hint: 'Lower --every (1 inserts at every signal token) or raise --max-new-tokens.',
+    });
+  return warnings;
+}
+
+/** What reproduces the run: the run description for @icot/runner, the package versions, and the hashes of every file read. */
+function reproduction(description: RunDescription, outcome: RunOutcome): Record<string, unknown> {
+  const { record: _record, ...run } = description;
+  return {
+    run,
+    seed: description.sampling?.seed ?? 0,
+    versions: { node: process.version, platform: `${process.platform}-${process.arch}`, packages: icotPackageVersions() },
+    modelFolder: outcome.record?.modelFolder ?? null,
+    modelFiles: outcome.record?.modelFiles ?? [],
+    images: outcome.record?.images ?? [],
+  };
 }
