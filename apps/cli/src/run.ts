@@ -271,6 +271,14 @@ function triggerLine(trigger: TriggerInfo, maxInsertions: number): string {
 /** Why a run that could insert did not: the signal never came, or too rarely for --every. */
 function runWarnings(result: ICoTResult, outcome: RunOutcome, trigger: TriggerInfo): RunWarning[] {
   const warnings: RunWarning[] = [];
+  if (result.finishReason === 'context-limit') {
+    const { promptTokens, generatedTokens, insertedTokens } = result.usage;
+    warnings.push({
+      code: 'context-limit',
+      message: `stopped at the model's context limit of ${result.settings.maxContextTokens} tokens (prompt ${promptTokens} + generated ${generatedTokens} + inserted ${insertedTokens}).`,
+      hint: 'Lower --max-new-tokens, --max-insertions or --k, shorten the prompt or the image, or use a model with a longer context.',
+    });
+  }
   if (result.insertions.some((i) => i.step >= 0) || result.settings.maxInsertions === 0) return warnings;
   const ids = trigger.tokenIds === null ? undefined : new Set(trigger.tokenIds);
   const signals = ids ? result.tokens.filter((t) => ids.has(t)).length : outcome.tokenTexts.filter((text) => text.includes('\n')).length;

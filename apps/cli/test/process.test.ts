@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoModel } from '@icot/demo-model';
+import { writeTinyChameleon } from '@icot/testing/models';
 
 // The command as people type it, as real processes: from folders of the checkout, in pipelines,
 // with bad values. `node --import tsx src/bin.ts` runs the sources; the pnpm cases run the
@@ -125,6 +126,23 @@ describe('icot run --json', () => {
   }, 120_000);
 });
 
+describe('the model\'s context limit', () => {
+  it('--max-new-tokens past it: the run stops at the limit and says so', async () => {
+    // the demo model (which does not stop by itself) with a context of 200 tokens instead of 4,096
+    const model = join(scratch, 'short-context');
+    await cp(demoModel.dir, model, { recursive: true });
+    const config = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8'));
+    await writeFile(join(model, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 200 }));
+    const r = await icot('run', '--model', model, '--image', demoModel.image, '-q', demoModel.question, '--signal-token-ids', '64', '--max-new-tokens', '500', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.finishReason).toBe('context-limit');
+    expect(doc.usage.promptTokens + doc.usage.generatedTokens + doc.usage.insertedTokens).toBe(200);
+    expect(doc.warnings.map((w: { code: string }) => w.code)).toContain('context-limit');
+    expect(r.stderr).toMatch(/icot: warning: stopped at the model's context limit of 200 tokens \(prompt \d+ \+ generated \d+ \+ inserted \d+\)/);
+  }, 120_000);
+});
+
 describe('bad input: exit 2, a clear message, nothing loaded, and the JSON error under --json', () => {
   const cases: readonly (readonly [string, readonly string[], RegExp])[] = [
     ['--report into a missing folder', ['run', '--report', 'no/such/folder/report.html'], /--report no\/such\/folder\/report.html: the folder .* does not exist/],
@@ -144,6 +162,23 @@ describe('bad input: exit 2, a clear message, nothing loaded, and the JSON error
       expect(r.stdout).toBe('');
     }, 60_000);
   }
+
+  it('errors found once the model is known: out-of-vocabulary signal ids, a malformed region tag, a family the backend does not run', async () => {
+    const oov = await icot('run', '--signal-token-ids', '64,999999', '--max-new-tokens', '4');
+    expect(oov.code).toBe(2);
+    expect(oov.stderr).toMatch(/999999/);
+    expect(oov.stderr).toMatch(/vocabulary/);
+    const region = await icot('run', '--image', demoModel.image, '--model', demoModel.dir, '-q', 'Compare <region image=2 rows=0-1> with the picture.', '--max-new-tokens', '4');
+    expect(region.code).toBe(2);
+    expect(region.stderr).toMatch(/<region image=2 rows=0-1>/);
+    const chameleon = join(scratch, 'chameleon');
+    await writeTinyChameleon(chameleon);
+    const transformers = await icot('run', '--backend', 'transformers', '--model', chameleon, '--image', demoModel.image, '-q', 'hi');
+    expect(transformers.code).toBe(2);
+    expect(transformers.stderr).toMatch(/Chameleon/);
+    expect(transformers.stderr).toMatch(/--backend onnx/);
+    expect(transformers.stderr).not.toMatch(/missing/);
+  }, 120_000);
 
   it('under --json the error is {"schemaVersion", "error": {"code", "message", "hint"}} on stdout', async () => {
     const r = await icot('run', '--json', '--report', 'no/such/folder/report.html');
