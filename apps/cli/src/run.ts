@@ -4,11 +4,11 @@ import { extname, resolve } from 'node:path';
 import { AbortedError, IcotError, JSON_SCHEMA_VERSION, OptionError, PromptError, type ICoTResult } from '@icot/core';
 import { runInChildProcess, type EncodedImageInfo, type LoadedModelInfo, type RunDescription, type RunEvent, type RunOutcome } from '@icot/runner';
 import { demoModel } from '@icot/demo-model';
+import { replaceControlCharacters } from '@icot/overlay';
 import type { RunOptions } from './options.js';
 import { checkOutputFile } from './paths.js';
 import { createDownloadProgress } from './progress.js';
 import { renderReport } from './report.js';
-import { printable } from './text.js';
 import { icotPackageVersions } from './versions.js';
 
 /** The reader of stdout went away (`icot run | head -1`): the run ends quietly. */
@@ -151,7 +151,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         note(`icot: prefill of ${event.promptTokens} tokens ...`);
         break;
       case 'text-delta':
-        if (!options.json) io.stdout.write(printable(event.text));
+        if (!options.json) io.stdout.write(replaceControlCharacters(event.text)); // model output must not drive the terminal
         break;
       case 'insertion': {
         insertionCount += 1;
@@ -193,6 +193,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
         tokens: result.tokens,
         text: result.text,
         finishReason: result.finishReason,
+        queryImage: result.queryImage,
         insertions: result.insertions.map((i) => ({
           step: i.step,
           token: i.token,
@@ -200,6 +201,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
           cells: i.cells,
           boxes: i.boxes.map((b) => ({ x: round(b.x), y: round(b.y), width: round(b.width), height: round(b.height) })),
           scores: i.scores,
+          attention: i.attention,
           position: i.position,
           insertedTokens: i.insertedTokens,
         })),

@@ -103,6 +103,12 @@ describe('icot run --json', () => {
     expect(doc.trigger).toEqual({ name: 'signal', signal: 'token-ids', tokenIds: demoModel.signalTokenIds, every: 2, reason: expect.stringMatching(/demo model/) });
     expect(doc.settings).toMatchObject({ k: 16, maxInsertions: 3, maxNewTokens: 24 });
     expect(doc.warnings).toEqual([]);
+    // each insertion's whole attention row over the query image, and the image's patch boxes to draw it on
+    expect(doc.queryImage.patchBoxes).toHaveLength(64);
+    for (const insertion of doc.insertions) {
+      expect(insertion.attention).toHaveLength(64);
+      expect(insertion.scores).toEqual(insertion.selected.map((p: number) => insertion.attention[p]));
+    }
     const { reproduce } = doc;
     expect(reproduce.run.model.source).toBe(demoModel.dir);
     expect(reproduce.run.images).toEqual([{ path: demoModel.image }]);
