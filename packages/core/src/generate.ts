@@ -13,7 +13,7 @@ import { createRandom } from './random.js';
 import { TokenSampler, type SamplingOptions } from './sampling.js';
 import type { InsertionDecoderV2 } from './spec/decoder.js';
 import type { Box, CapabilityName, DecodingSessionV2, PatchCell, PreparedPrompt, PromptImage, PromptInput, VisionLanguageModelV2 } from './spec/model.js';
-import type { PatchSelectorV2, SideRunContext } from './spec/selector.js';
+import type { GroundedBox, PatchSelectorV2, SelectionFallback, SideRunContext } from './spec/selector.js';
 import type { StepSignals, TriggerV2 } from './spec/trigger.js';
 import { TextStreamer } from './text-stream.js';
 
@@ -77,6 +77,16 @@ export interface InsertionRecord {
   readonly attention: readonly number[] | null;
   /** Text of the reasoning step that led to this insertion. */
   readonly stepText: string;
+  /** Name of the selector the run asked for. */
+  readonly selector: string;
+  /** Set when another strategy chose instead of {@link InsertionRecord.selector}, and why. */
+  readonly fallback?: SelectionFallback;
+  /** The variant of the strategy that ran, when the selector names one. */
+  readonly variant?: string;
+  /** Regions chosen whole (segmentation selectors), each as its patch indices. */
+  readonly regions?: readonly (readonly number[])[];
+  /** Boxes a grounding selector located, in original-image pixels. */
+  readonly groundedBoxes?: readonly GroundedBox[];
   /** Position id where the block starts. */
   readonly position: number;
   /** Cache positions the block added. */
@@ -383,6 +393,11 @@ export async function* streamICoT(options: ICoTOptions): AsyncGenerator<ICoTEven
         scores: row ? selected.map((i) => row[i]!) : [],
         attention: row,
         stepText,
+        selector: selector.name,
+        ...(selection.fallback ? { fallback: { selector: selection.fallback.selector, reason: selection.fallback.reason } } : {}),
+        ...(selection.variant ? { variant: selection.variant } : {}),
+        ...(selection.regions ? { regions: selection.regions.map((r) => [...r]) } : {}),
+        ...(selection.groundedBoxes ? { groundedBoxes: selection.groundedBoxes.map((b) => ({ ...b })) } : {}),
         position,
         insertedTokens: result.insertedTokens,
         ms: performance.now() - t0,

@@ -22,7 +22,7 @@ export type {
   VisionLanguageModelV2,
 } from './spec/model.js';
 export type { ExpandedPrompt, FamilyDefaults, InsertionBlock, ModelFamilyV2, PatchLayout } from './spec/family.js';
-export type { PatchSelection, PatchSelectorV2, SelectionRequest, SelectorRequirements, SideRunContext } from './spec/selector.js';
+export type { GroundedBox, PatchSelection, PatchSelectorV2, SelectionFallback, SelectionRequest, SelectorRequirements, SideRunContext } from './spec/selector.js';
 export type { DecoderRequirements, InsertionDecoderV2, InsertionRequest, InsertionResult } from './spec/decoder.js';
 export type { LayerSelection, StepSignals, TriggerContext, TriggerRun, TriggerSignalRequest, TriggerV2 } from './spec/trigger.js';
 export {

@@ -1,4 +1,4 @@
-import type { DecodingSessionV2, EncodedImage, PositionIds, RgbImage, StepInput, StepOutput, VisionLanguageModelV2 } from './model.js';
+import type { Box, DecodingSessionV2, EncodedImage, PositionIds, RgbImage, StepInput, StepOutput, VisionLanguageModelV2 } from './model.js';
 import type { Random } from '../random.js';
 
 /**
@@ -56,10 +56,34 @@ export interface SelectionRequest {
   readonly signal?: AbortSignal;
 }
 
+/** Another strategy chose instead of the one asked for (e.g. grounding found no box, so ADS chose). */
+export interface SelectionFallback {
+  /** Name of the strategy that chose (e.g. `ads`). */
+  readonly selector: string;
+  /** Why, in a sentence (e.g. `the grounder's answer held no box`). */
+  readonly reason: string;
+}
+
 /** Chosen patches of the query image. */
 export interface PatchSelection {
   /** Patch indices, ascending. */
   readonly indices: readonly number[];
+  /** Set when another strategy chose instead of this one, and why. Recorded on the insertion. */
+  readonly fallback?: SelectionFallback;
+  /** Which variant of the strategy ran (e.g. `context-enhanced attention`), recorded on the insertion. */
+  readonly variant?: string;
+  /** Regions chosen whole (segmentation), each as its patch indices, for reports. */
+  readonly regions?: readonly (readonly number[])[];
+  /** Boxes the strategy located (grounding), in original-image pixels, with the text they ground. */
+  readonly groundedBoxes?: readonly GroundedBox[];
+}
+
+/** A box a grounding strategy located for a piece of the step's text. */
+export interface GroundedBox extends Box {
+  /** The text it grounds (the step, or one of its noun phrases). */
+  readonly text: string;
+  /** The grounder's confidence in [0, 1], when it gives one. */
+  readonly score?: number;
 }
 
 /**
