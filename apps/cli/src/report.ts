@@ -1,4 +1,4 @@
-import type { ICoTResult } from '@icot/core';
+import type { ImageLayout, ICoTResult, InsertionRecord } from '@icot/core';
 import { escapeXml, renderAttentionLegend, renderAttentionOverlay, renderImageDefinition, renderSelectionOverlay } from '@icot/overlay';
 
 /** What the HTML report shows. */
@@ -28,6 +28,30 @@ const IMAGE_ID = 'icot-query-image';
  * (normalised per insertion), the selected patches outlined and each patch's score on hover, and
  * a legend (drawn by `@icot/overlay`). The image's bytes are embedded once.
  */
+/** Which strategy chose the insertion's patches (and, when another one stood in, which and why). */
+function strategyLine(ins: InsertionRecord): string {
+  const chosen = ins.fallback
+    ? `chosen by <b>${text(ins.fallback.selector)}</b> instead of ${text(ins.selector)}: ${text(ins.fallback.reason)}`
+    : `chosen by <b>${text(ins.selector)}</b>`;
+  const variant = ins.variant ? ` (${text(ins.variant)})` : '';
+  const grounded = ins.groundedBoxes?.length
+    ? `; located: ${ins.groundedBoxes.map((b) => `"${text(b.text)}" at (${Math.round(b.x)}, ${Math.round(b.y)}) ${Math.round(b.width)}x${Math.round(b.height)} px`).join(', ')}`
+    : '';
+  return `${chosen}${variant}${grounded}`;
+}
+
+/** The regions a segmentation selector chose whole, one colour each (nothing for other selectors). */
+function regionsFigure(ins: InsertionRecord, picture: Parameters<typeof renderSelectionOverlay>[0]['image'], layout: ImageLayout): string {
+  if (!ins.regions?.length) return '';
+  const overlay = renderSelectionOverlay({
+    image: picture,
+    layout,
+    groups: ins.regions.map((region, r) => ({ selected: region, color: PALETTE[r % PALETTE.length]!, label: `region ${r + 1}` })),
+    label: `The ${ins.regions.length} regions chosen whole`,
+  });
+  return `<figcaption>The ${ins.regions.length} region${ins.regions.length === 1 ? '' : 's'} chosen whole:</figcaption>${overlay}`;
+}
+
 export function renderReport(input: ReportInput): string {
   const { result, image } = input;
   const layout = result.queryImage;
@@ -53,8 +77,9 @@ export function renderReport(input: ReportInput): string {
       `<section class="step" id="insertion-${i + 1}">` +
         `<div class="text"><h3><span class="dot" style="background:${color}"></span>Insertion ${i + 1} <span class="muted">${where}</span></h3>` +
         (before ? `<pre>${text(before)}</pre>` : '<p class="muted">(before any text)</p>') +
-        `<p class="meta">${ins.selected.length} of ${layout.patchCount} patches fed back in (${ins.insertedTokens} tokens at position ${ins.position}): <code>${ins.selected.join(', ')}</code></p></div>` +
-        `<figure>${overlay}${renderAttentionLegend({ attention: ins.attention, width: 520 })}</figure></section>`,
+        `<p class="meta">${ins.selected.length} of ${layout.patchCount} patches fed back in (${ins.insertedTokens} tokens at position ${ins.position}): <code>${ins.selected.join(', ')}</code></p>` +
+        `<p class="meta strategy">${strategyLine(ins)}</p></div>` +
+        `<figure>${overlay}${renderAttentionLegend({ attention: ins.attention, width: 520 })}${regionsFigure(ins, picture, layout)}</figure></section>`,
     );
   });
   const rest = textUpTo(input.tokenTexts.length);

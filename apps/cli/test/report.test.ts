@@ -104,4 +104,25 @@ describe('the HTML report of a demo run', () => {
     }
     expect(html).toContain('The selector used no attention');
   });
+
+  it('names the strategy that chose each insertion, a fallback and its reason, and draws regions chosen whole', () => {
+    const [first, ...others] = result.insertions;
+    const html = report({
+      ...result,
+      insertions: [
+        { ...first!, selector: 'segmentation', variant: 'slic', regions: [first!.selected.slice(0, 3), first!.selected.slice(3)] },
+        ...others.map((ins) => ({ ...ins, selector: 'grounding', fallback: { selector: 'ads', reason: 'the answer held no box <&>' } })),
+      ],
+    });
+    const sections = heatmaps(html);
+    expect(sections[0]).toContain('chosen by <b>segmentation</b> (slic)');
+    expect(sections[0]).toContain('The 2 regions chosen whole');
+    expect(sections[0]!.match(/<title>region 1: patch/g)).toHaveLength(3);
+    expect(sections[0]!.match(/<title>region 2: patch/g)).toHaveLength(first!.selected.length - 3);
+    for (const section of sections.slice(1)) {
+      expect(section).toContain('chosen by <b>ads</b> instead of grounding: the answer held no box &lt;&amp;&gt;');
+      expect(section).not.toContain('regions chosen whole');
+    }
+    expect(report()).toContain('chosen by <b>ads</b>');
+  });
 });
