@@ -1,4 +1,12 @@
 import { IcotError, SelectionError, type PatchSelection, type PatchSelectorV2, type SelectionRequest, type SelectorRequirements } from '@icot/core';
+import {
+  checkAttentionSource,
+  readContextEnhancedAttention,
+  resolveContextSettings,
+  type AttentionSource,
+  type ContextEnhancedAttentionSettings,
+  type ResolvedContextSettings,
+} from './context-attention.js';
 
 /**
  * Indices of the `k` largest `scores`, skipping `exclude`, returned ascending. Ties go to the
@@ -48,10 +56,29 @@ export function topKIndices(scores: ArrayLike<number>, k: number, exclude: Reado
   return heapIndex.sort((a, b) => a - b);
 }
 
-/** Settings of {@link createAdsSelector}. */
-export interface AdsSelectorSettings {
+/** Settings of {@link createAdsSelector} (plain JSON). */
+export interface AdsSelectorSettings extends ContextEnhancedAttentionSettings {
   /** Name reported in results (default `ads`). */
   readonly name?: string;
+  /**
+   * Which attention ranks the patches: `signal` (default, the ICoT paper's: the signal token's row)
+   * or `context-enhanced` (AIM-CoT's CAG: read on a fork after the model describes the image for
+   * the question; needs the `fork` capability; the insertion's `variant` says so). The
+   * `description*` and `readoutText` settings apply to `context-enhanced` only.
+   */
+  readonly attention?: AttentionSource;
+}
+
+/** Check the scores and k of a request as ADS reads them. */
+function checkRequest(request: SelectionRequest): Float32Array {
+  const { scores, image, k } = request;
+  if (!scores) throw new IcotError('internal', 'ADS needs attention scores, but the request has none.');
+  if (scores.length !== image.patchCount)
+    throw new SelectionError(`ADS got ${scores.length} scores for an image of ${image.patchCount} patches.`);
+  if (!Number.isInteger(k) || k < 1) throw new SelectionError(`k must be an integer >= 1, got ${k}.`);
+  if (k > image.patchCount)
+    throw new SelectionError(`k = ${k} is larger than the image's ${image.patchCount} patches.`, { hint: `Use k <= ${image.patchCount}.` });
+  return scores;
 }
 
 /**
@@ -70,18 +97,50 @@ export class AdsSelector implements PatchSelectorV2 {
   }
 
   select(request: SelectionRequest): PatchSelection {
-    const { scores, image, k } = request;
-    if (!scores) throw new IcotError('internal', 'ADS needs attention scores, but the request has none.');
-    if (scores.length !== image.patchCount)
-      throw new SelectionError(`ADS got ${scores.length} scores for an image of ${image.patchCount} patches.`);
-    if (!Number.isInteger(k) || k < 1) throw new SelectionError(`k must be an integer >= 1, got ${k}.`);
-    if (k > image.patchCount)
-      throw new SelectionError(`k = ${k} is larger than the image's ${image.patchCount} patches.`, { hint: `Use k <= ${image.patchCount}.` });
-    return { indices: topKIndices(scores, k, request.exclude) };
+    const scores = checkRequest(request);
+    return { indices: topKIndices(scores, request.k, request.exclude) };
   }
 }
 
-/** Create the paper's Attention-driven Selection selector. */
-export function createAdsSelector(settings: AdsSelectorSettings = {}): AdsSelector {
+/**
+ * ADS on context-enhanced attention (AIM-CoT's CAG, arXiv 2509.25699): the top-k patches by the
+ * attention read on a fork after the model describes the image for the question
+ * ({@link readContextEnhancedAttention}); the main cache is untouched. Each selection reports
+ * `variant: 'context-enhanced attention'`; when the model's context has no room for the
+ * description, it ranks by the signal token's attention and its variant says so.
+ */
+export class ContextEnhancedAdsSelector implements PatchSelectorV2 {
+  readonly specificationVersion = 'v2' as const;
+  readonly requires: SelectorRequirements = { attention: true, fork: true };
+  readonly name: string;
+  readonly settings: ResolvedContextSettings;
+
+  constructor(settings: AdsSelectorSettings = {}) {
+    this.name = settings.name ?? 'ads';
+    this.settings = resolveContextSettings(settings, 'ADS');
+  }
+
+  async select(request: SelectionRequest): Promise<PatchSelection> {
+    const scores = checkRequest(request);
+    if (!request.sideRuns)
+      throw new IcotError('internal', 'ADS with context-enhanced attention needs side runs (a fork), but the request has none.', { hint: 'Declare requires.fork in the selector.' });
+    const enhanced = await readContextEnhancedAttention(request, this.settings);
+    if (!enhanced) return { indices: topKIndices(scores, request.k, request.exclude), variant: 'signal attention (no room in the context for a description)' };
+    return { indices: topKIndices(enhanced.scores, request.k, request.exclude), variant: 'context-enhanced attention' };
+  }
+}
+
+/**
+ * Create the paper's Attention-driven Selection selector; `attention: 'context-enhanced'` gives
+ * AIM-CoT's context-enhanced variant ({@link ContextEnhancedAdsSelector}). Throws an `OptionError`
+ * on a bad setting.
+ */
+export function createAdsSelector(settings?: AdsSelectorSettings & { readonly attention?: 'signal' }): AdsSelector;
+export function createAdsSelector(settings: AdsSelectorSettings & { readonly attention: 'context-enhanced' }): ContextEnhancedAdsSelector;
+export function createAdsSelector(settings?: AdsSelectorSettings): AdsSelector | ContextEnhancedAdsSelector;
+export function createAdsSelector(settings: AdsSelectorSettings = {}): AdsSelector | ContextEnhancedAdsSelector {
+  const attention = checkAttentionSource(settings.attention, 'ADS');
+  if (attention === 'context-enhanced') return new ContextEnhancedAdsSelector(settings);
+  resolveContextSettings(settings, 'ADS'); // bad description settings are refused on either variant
   return new AdsSelector(settings);
 }
