@@ -10,6 +10,7 @@ export type IcotErrorCode =
   | 'invalid-selection'
   | 'invalid-prompt'
   | 'invalid-option'
+  | 'invalid-data'
   | 'aborted'
   | 'network'
   | 'internal';
