@@ -22,6 +22,7 @@ import { prefillMemory } from './prefill-memory.js';
 import { realShape } from './real-shape.js';
 import { BenchReport, type SectionResult } from './report.js';
 import { samplingCost } from './sampling.js';
+import { segmentationCost, segmentationSelectCost } from './segmentation.js';
 import { tapStepCost } from './tap-step-cost.js';
 
 const rounds = Number(process.env['ICOT_BENCH_ROUNDS'] ?? 15);
@@ -93,6 +94,30 @@ const SECTIONS: readonly { readonly name: string; readonly long?: boolean; reado
           await model.dispose();
         }
       }),
+  },
+  {
+    name: 'segmentation',
+    run: async () => {
+      const demo = await loadOnnxModel(demoModel.dir);
+      try {
+        const image = await demo.encodeImage(await readImageFile(demoModel.image));
+        return [
+          await segmentationCost({
+            label: 'segmentation vs ADS, demo model (tiny Qwen2-VL: 2 layers, vocab 488, 224 x 224 image = 8 x 8 patches; onnxruntime-node CPU)',
+            model: demo,
+            prompt: { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: demoModel.question }] }], images: [image] },
+            signalTokenIds: demoModel.signalTokenIds,
+            every: 2,
+            maxNewTokens: 64,
+            rounds,
+            rowPrefix: 'demo-',
+          }),
+          await segmentationSelectCost(1024, 768, Math.max(3, Math.round(rounds / 3))),
+        ];
+      } finally {
+        await demo.dispose();
+      }
+    },
   },
   { name: 'sampling', run: async () => [await samplingCost(Math.max(3, Math.round(rounds / 3)))] },
   { name: 'prefill', run: async () => [prefillLogits(1000)] },

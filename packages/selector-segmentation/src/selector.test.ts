@@ -33,6 +33,15 @@ describe('createSegmentationSelector', () => {
     expect(selection.fallback).toBeUndefined();
   });
 
+  it('finds the same square on the image shrunk for maxPixels', async () => {
+    const scores = new Array(36).fill(0.01);
+    scores[15] = 0.3;
+    scores[0] = 0.2;
+    // 60 x 60 = 3,600 pixels over maxPixels 900: segmented at 30 x 30 (factor 2)
+    const selection = await createSegmentationSelector({ segments: 9, maxPixels: 900 }).select(await squareRequest(scores));
+    expect(selection.regions).toEqual([[14, 15, 20, 21]]);
+  });
+
   it('falls back to ADS (and says so) when every region is over the budget', async () => {
     const scores = Array.from({ length: 36 }, (_, i) => (i + 1) / 666);
     const selection = await createSegmentationSelector({ segments: 9, maxRegionPatches: 2 }).select(await squareRequest(scores));
