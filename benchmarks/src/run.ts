@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: ICoT against plain decoding, the cost of attention taps, the memory of a tapped
+ * `pnpm bench`: ICoT against plain decoding, the cost of attention taps, the per-step cost of the
+ * triggers against the signal trigger, the memory of a tapped
  * prefill, backends, insertion decoders, sampling and prefill at a real vocabulary size. Numbers are
  * wall-clock medians on this machine; compare ratios within one run.
  *
@@ -24,6 +25,7 @@ import { BenchReport, type SectionResult } from './report.js';
 import { samplingCost } from './sampling.js';
 import { segmentationCost, segmentationSelectCost } from './segmentation.js';
 import { tapStepCost } from './tap-step-cost.js';
+import { triggerStepCost } from './triggers.js';
 
 const rounds = Number(process.env['ICOT_BENCH_ROUNDS'] ?? 15);
 
@@ -51,6 +53,50 @@ const SECTIONS: readonly { readonly name: string; readonly long?: boolean; reado
     },
   },
   { name: 'tap', run: async () => [await tapStepCost('softmax'), await tapStepCost('group-query-attention')] },
+  {
+    name: 'triggers',
+    run: async () => {
+      const results: SectionResult[] = [];
+      const demo = await loadOnnxModel(demoModel.dir);
+      try {
+        const image = await demo.encodeImage(await readImageFile(demoModel.image));
+        results.push(
+          await triggerStepCost({
+            label: 'triggers, demo model (tiny Qwen2-VL: 2 layers, vocab 488; onnxruntime-node CPU)',
+            model: demo,
+            prompt: { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: demoModel.question }] }], images: [image] },
+            attentionLayers: { last: 2 },
+            maxNewTokens: 64,
+            rounds,
+            rowPrefix: 'demo-',
+          }),
+        );
+      } finally {
+        await demo.dispose();
+      }
+      await withTempDir(async (dir) => {
+        const info = await writeTinyQwen2Vl(dir, { hidden: 1024, layers: 8, heads: 16, kvHeads: 8, intermediate: 2816, vocab: 32000, seed: 7, init: 0.02 });
+        const model = await loadOnnxModel(dir, { intraOpNumThreads: 1 });
+        try {
+          const image = await model.encodeImage(createTestImage(224, 224));
+          results.push(
+            await triggerStepCost({
+              label: 'triggers, generated Qwen2-VL-style model (hidden 1024, 8 layers, vocab 32k, fp32, 1 thread)',
+              model,
+              prompt: { text: info.promptText, images: [image] },
+              attentionLayers: { last: 3 },
+              maxNewTokens: 32,
+              rounds: Math.max(3, Math.round(rounds / 3)),
+              rowPrefix: 'mid-size-',
+            }),
+          );
+        } finally {
+          await model.dispose();
+        }
+      });
+      return results;
+    },
+  },
   { name: 'memory', run: async () => [prefillMemory(2000)] },
   {
     name: 'backends',
