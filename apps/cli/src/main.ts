@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { errorDocument, IcotError, OptionError } from '@icot/core';
 import { CACHE_HELP, cacheCommand } from './cache.js';
+import { EVAL_HELP, evalCommand } from './eval/index.js';
 import { parseRunOptions, RUN_HELP } from './options.js';
 import { runCommand, type CommandIo } from './run.js';
 
@@ -9,6 +10,7 @@ const HELP = `Usage: icot <command> [options]
 Commands
   run        run Interleaved-Modal Chain-of-Thought on an image and a question
   cache      show or clear downloaded models and tapped copies (icot cache path|list|clear)
+  eval       score predictions on M3CoT, ScienceQA, LLaVA-W as the papers do (icot eval score)
   help       show this help (icot help run: help of a command)
 
 Options
@@ -26,7 +28,7 @@ const FALLBACK_HINTS: Partial<Record<string, string>> = {
 };
 
 /** `icot help <topic>`. */
-const HELP_TOPICS: Readonly<Record<string, string>> = { run: RUN_HELP, cache: CACHE_HELP };
+const HELP_TOPICS: Readonly<Record<string, string>> = { run: RUN_HELP, cache: CACHE_HELP, eval: EVAL_HELP };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,6 +62,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       return await runCommand(options, io);
     }
     if (command === 'cache') return await cacheCommand(rest, io);
+    if (command === 'eval') return await evalCommand(rest, io);
     throw new OptionError(`Unknown command '${command}'.`, { hint: "Run 'icot help' for the list of commands." });
   } catch (error) {
     // under --json, scripts read the error from stdout: {"schemaVersion", "error": {"code", "message", "hint"}}
