@@ -70,4 +70,16 @@ describe('chooseRegions', () => {
     expect(chooseRegions([[1, 2], [0], [3, 4]], tied, 1, none, rules)).toMatchObject({ indices: [0], regions: [[0]] });
     expect(chooseRegions([[1, 2], [0], [3, 4]], tied, 3, none, rules)).toMatchObject({ indices: [0, 1, 2], regions: [[0], [1, 2]] });
   });
+
+  it('adds only new patches of overlapping regions (SAM masks) and reports what it added', () => {
+    const overlapping = [
+      [0, 1, 2], // 0.30
+      [2, 3], // 0.28: patch 3 is new
+      [1, 2], // 0.20: nothing new after the first
+      [5], // 0.05
+    ];
+    const s = Float32Array.from([0.1, 0.12, 0.08, 0.2, 0, 0.05]);
+    expect(chooseRegions(overlapping, s, 4, none, rules)).toEqual({ kind: 'regions', indices: [0, 1, 2, 3], regions: [[0, 1, 2], [3]], cut: false });
+    expect(chooseRegions(overlapping, s, 5, none, rules)).toEqual({ kind: 'regions', indices: [0, 1, 2, 3, 5], regions: [[0, 1, 2], [3], [5]], cut: false });
+  });
 });

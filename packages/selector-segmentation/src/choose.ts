@@ -47,7 +47,8 @@ function mostAttended(patches: readonly number[], scores: ArrayLike<number>, cou
  * 3. when the best region alone has more than k patches (only possible with a budget above k),
  *    its k most attended patches are the choice;
  * 4. otherwise regions are taken whole in descending score (ties: fewer patches, then the earlier
- *    region), skipping any that no longer fits, while the total stays <= k;
+ *    region), skipping any that no longer fits, while the total stays <= k; overlapping regions
+ *    (SAM masks) add only their patches not chosen yet, and those are what `regions` reports;
  * 5. with `fill`, the slots left go to the most attended patches of the best region not taken
  *    (one partial region; regions dropped for a budget below k may follow); without it the
  *    choice may have fewer than k patches.
@@ -80,27 +81,35 @@ export function chooseRegions(regions: readonly PatchRegion[], scores: ArrayLike
   }
   const best = fitting[0]!;
   if (best.patches.length > k) return { kind: 'regions', indices: mostAttended(best.patches, scores, k), regions: [], cut: true };
+  // regions may overlap (SAM masks): a region adds only the patches not chosen yet
   const taken = new Set<Candidate>();
-  const chosen: number[] = [];
+  const chosen = new Set<number>();
+  const whole: number[][] = [];
   let left = k;
   for (const c of fitting) {
     if (left === 0) break;
-    if (c.patches.length > left) continue;
+    const fresh = c.patches.filter((p) => !chosen.has(p));
+    if (fresh.length === 0 || fresh.length > left) continue;
     taken.add(c);
-    chosen.push(...c.patches);
-    left -= c.patches.length;
+    whole.push(fresh);
+    for (const p of fresh) chosen.add(p);
+    left -= fresh.length;
   }
   if (left > 0 && settings.fill) {
-    // regions not taken, best first: a fitting one has more patches than the slots left (else it
-    // was taken above), so one partial region fills them; with a budget below k, regions dropped
-    // for the budget can be smaller than the slots left and fill them in turn
+    // regions not taken, best first: a fitting one has more new patches than the slots left (else
+    // it was taken above), so one partial region fills them; with a budget below k, regions
+    // dropped for the budget can be smaller than the slots left and fill them in turn
     for (const c of ranked) {
       if (left === 0) break;
       if (taken.has(c)) continue;
-      const part = mostAttended(c.patches, scores, left);
-      chosen.push(...part);
+      const part = mostAttended(
+        c.patches.filter((p) => !chosen.has(p)),
+        scores,
+        left,
+      );
+      for (const p of part) chosen.add(p);
       left -= part.length;
     }
   }
-  return { kind: 'regions', indices: chosen.sort((a, b) => a - b), regions: [...taken].map((c) => c.patches), cut: false };
+  return { kind: 'regions', indices: [...chosen].sort((a, b) => a - b), regions: whole, cut: false };
 }

@@ -20,5 +20,6 @@ export {
 } from './selector.js';
 export { chooseRegions, type RegionChoice, type RegionChoiceSettings } from './choose.js';
 export { regionsFromSuperpixels, type PatchRegion } from './regions.js';
+export { maskRegions, stabilityScore, maskBox, boxIou, boxNms, attentionPeaks, pointGrid, type BinaryMask } from './masks.js';
 export { slic, enforceConnectivity, shrinkImage, checkSlicOptions, SLIC_DEFAULTS, type SlicOptions, type Superpixels } from './slic.js';
 export { rgbToLab, type LabImage } from './lab.js';

@@ -21,6 +21,8 @@ export interface RegionRequest {
   /** The signal token's attention on each patch. */
   readonly scores: Float32Array;
   readonly k: number;
+  /** Patches that must not be chosen (a source may skip them, e.g. as prompts). */
+  readonly exclude: ReadonlySet<number>;
   readonly signal?: AbortSignal;
 }
 
@@ -159,7 +161,7 @@ export class SegmentationSelector implements PatchSelectorV2 {
     if (pixels.width !== image.size.width || pixels.height !== image.size.height)
       throw new SelectionError(`The pixels are ${pixels.width} x ${pixels.height}, but the image's patch boxes are for ${image.size.width} x ${image.size.height}.`, { hint: "Pass the encoded image's own pixels (image.pixels)." });
     throwIfAborted(signal);
-    const regions = await this.#source.regions({ image, pixels, scores, k, ...(signal ? { signal } : {}) });
+    const regions = await this.#source.regions({ image, pixels, scores, k, exclude, ...(signal ? { signal } : {}) });
     const choice = chooseRegions(regions, scores, k, exclude, { maxRegionPatches: this.#maxRegionPatches ?? k, fill: this.#fill });
     if (choice.kind === 'nothing-fits')
       return { indices: topKIndices(scores, k, exclude), variant: this.#source.variant, fallback: { selector: 'ads', reason: choice.reason } };
