@@ -71,6 +71,22 @@ describe('createSegmentationSelector', () => {
     expect(selector.name).toBe('seg');
   });
 
+  it('on a tiled image, takes tile regions and global-view regions apart, never one region across the views', async () => {
+    // 2 x 2 tiles of 3 x 3 patches + the global view (3 x 3) over a 60 x 60 image with the red square in the middle
+    const model = createToyModel({ grid: { rows: 3, cols: 3 }, tiles: { rows: 2, cols: 2 } });
+    const { image: pixels } = drawShapes(60, 60, [128, 128, 128], [rect(20, 20, 20, 20, [220, 30, 30])]);
+    const image = await model.encodeImage(pixels);
+    const random = createRandom(4);
+    const scores = Float32Array.from({ length: image.patchCount }, () => random.next());
+    const selection = await createSegmentationSelector({ segments: 9 }).select({ image, pixels, scores, cacheIndices: Int32Array.from({ length: image.patchCount }, (_, i) => i), k: 8, exclude: new Set(), step: 0, stepText: '', random: createRandom(0) });
+    expect(selection.indices).toHaveLength(8);
+    expect(selection.regions!.length).toBeGreaterThan(0);
+    for (const region of selection.regions!) {
+      const global = region.map((p) => p >= 36);
+      expect(new Set(global).size).toBe(1);
+    }
+  });
+
   it('rejects bad options with OptionErrors naming them', () => {
     const bad: unknown[] = [
       { segments: 0 },
