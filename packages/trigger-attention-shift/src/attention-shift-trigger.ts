@@ -93,16 +93,15 @@ export function createAttentionShiftTrigger(options: AttentionShiftTriggerOption
     name: `attention-shift(delta=${delta},layers=${describeLayers(layers)},first=${minTokensBeforeFirst},gap=${minTokensBetween})`,
     signals: { imageAttention: { layers } },
     start() {
-      const spacing = insertionSpacing(minTokensBeforeFirst, minTokensBetween);
+      const spaced = insertionSpacing(minTokensBeforeFirst, minTokensBetween);
       /** Image attention of the previous token's pass (undefined: none, e.g. after a KV insertion that fed nothing). */
       let previous: number | undefined;
       return {
         onToken(context) {
-          const allowed = spacing.allows(context);
+          const allowed = spaced(context);
           const now = context.signals.imageAttention;
           const fire = allowed && now !== undefined && previous !== undefined && now - previous > delta;
           previous = now;
-          if (fire) spacing.fired(context.step);
           return fire;
         },
       };

@@ -94,13 +94,13 @@ export function createProbabilityGapTrigger(options: ProbabilityGapTriggerOption
     name: `probability-gap(threshold=${threshold},end=${sentenceEnd.label},first=${minTokensBeforeFirst},gap=${minTokensBetween})`,
     signals: { probabilityGap: true },
     start() {
-      const spacing = insertionSpacing(minTokensBeforeFirst, minTokensBetween);
+      const spaced = insertionSpacing(minTokensBeforeFirst, minTokensBetween);
       /** Sum and count of the probability gaps of the current sentence's tokens. */
       let sum = 0;
       let count = 0;
       return {
         onToken(context) {
-          const allowed = spacing.allows(context);
+          const allowed = spaced(context);
           const gap = context.signals.probabilityGap;
           if (gap !== undefined) {
             sum += gap;
@@ -110,7 +110,6 @@ export function createProbabilityGapTrigger(options: ProbabilityGapTriggerOption
           const fire = allowed && count > 0 && sum / count < threshold;
           sum = 0;
           count = 0;
-          if (fire) spacing.fired(context.step);
           return fire;
         },
       };
