@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRandom, createSignalTrigger, generateICoT, type EncodedImage, type ICoTResult, type PatchSelectorV2, type VisionLanguageModelV2 } from '@icot/core';
+import { createRandom, createSignalTrigger, generateICoT, type EncodedImage, type ICoTResult, type InsertionDecoderV2, type PatchSelectorV2, type VisionLanguageModelV2 } from '@icot/core';
 import { MockSelector } from '@icot/core/test';
 import { loadOnnxModel } from '@icot/backend-onnx';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { demoModel } from '@icot/demo-model';
 import { readImageFile } from '@icot/image/node';
 import { createAdsSelector } from '@icot/selector-ads';
-import { createInfoGainSelector, probeInformationGain, type InfoGainProbe } from '../src/index.js';
+import { createInfoGainSelector, nextTokenEntropy, probeInformationGain, type InfoGainProbe } from '../src/index.js';
 
 // End to end on the embedded demo model (a tiny random-weight Qwen2-VL on onnxruntime-node), as
 // `icot run` drives it: input insertion, the demo's signal token every 2nd time, greedy decoding.
@@ -20,12 +20,12 @@ afterAll(async () => {
   await model?.dispose();
 });
 
-const run = (selector: PatchSelectorV2): Promise<ICoTResult> =>
+const run = (selector: PatchSelectorV2, decoder: InsertionDecoderV2 = createInputInsertionDecoder()): Promise<ICoTResult> =>
   generateICoT({
     model,
     prompt: { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: demoModel.question }] }], images: [image] },
     selector,
-    decoder: createInputInsertionDecoder(),
+    decoder,
     trigger: createSignalTrigger({ signal: { tokenIds: demoModel.signalTokenIds }, every: 2 }),
     maxNewTokens: 40,
   });
@@ -58,6 +58,40 @@ describe('info-gain on the demo model (ONNX backend)', () => {
     const replay = await run(new MockSelector({ select: () => ({ indices: chosen[n++]! }) }));
     expect(replay.insertions.map((i) => i.selected)).toEqual(chosen);
     expect(replay.tokens).toEqual(probed.tokens);
+  });
+
+  it('the insertion feeds exactly the winning side run: the main logits after it have the last round\'s winning entropy', async () => {
+    const probes: InfoGainProbe[] = [];
+    const after: Float32Array[] = [];
+    const selector: PatchSelectorV2 = {
+      specificationVersion: 'v2',
+      name: 'info-gain',
+      requires: { attention: true, fork: true },
+      async select(request) {
+        const probe = await probeInformationGain(request, { batching: 'sequential' });
+        probes.push(probe);
+        return { indices: probe.indices };
+      },
+    };
+    const input = createInputInsertionDecoder();
+    const decoder: InsertionDecoderV2 = {
+      specificationVersion: 'v2',
+      name: input.name,
+      layout: input.layout,
+      requires: input.requires,
+      async insert(request) {
+        const result = await input.insert(request);
+        after.push(result.logits);
+        return result;
+      },
+    };
+    const result = await run(selector, decoder);
+    expect(result.insertions.length).toBeGreaterThanOrEqual(1);
+    expect(after).toHaveLength(probes.length);
+    probes.forEach((probe, i) => {
+      const last = probe.rounds.at(-1)!;
+      expect(nextTokenEntropy(after[i]!)).toBe(last.candidates[last.chosen]!.entropy);
+    });
   });
 
   it('batched side runs and sequential forks measure the same entropies and choose the same patches', async () => {
