@@ -213,7 +213,7 @@ describe('family defaults', () => {
 });
 
 describe('TokenSampler.probabilityGap', () => {
-  it('is top-1 minus top-2 of softmax(logits / T) after suppression and the repetition penalty', () => {
+  it("is top-1 minus top-2 of the model's softmax(logits), whatever the temperature, penalty or suppression", () => {
     const logits = Float32Array.from([1, 3, 2, 0.5]);
     const softmax = (x: number[]) => {
       const e = x.map((v) => Math.exp(v));
@@ -222,7 +222,10 @@ describe('TokenSampler.probabilityGap', () => {
     };
     const p = softmax([1, 3, 2, 0.5]);
     expect(new TokenSampler(4).probabilityGap(logits)).toBeCloseTo(p[1]! - p[2]!, 12);
-    const q = softmax([1 / 0.5, 2 / 0.5, 0.5 / 0.5]); // token 1 suppressed, T = 0.5
-    expect(new TokenSampler(4, { temperature: 0.5 }, [1]).probabilityGap(logits)).toBeCloseTo(q[1]! - q[0]!, 12);
+    // the sampling settings change what is drawn, not the model's own distribution (DaP-ICoT reads raw logits)
+    const sampler = new TokenSampler(4, { temperature: 0.5, repetitionPenalty: 1.3 }, [1]);
+    sampler.observe([1, 2]);
+    expect(sampler.probabilityGap(logits)).toBeCloseTo(p[1]! - p[2]!, 12);
+    expect(() => new TokenSampler(8).probabilityGap(logits)).toThrow(/fewer than its vocabulary size/);
   });
 });

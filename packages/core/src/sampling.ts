@@ -418,14 +418,14 @@ export class TokenSampler {
   }
 
   /**
-   * The top-1 minus top-2 probability of softmax(x / T), where x are `logits` after suppressed
-   * tokens and the repetition penalty and T is the sampling temperature (1 for greedy decoding),
-   * before top-k / top-p: how sure the model is of its next token (DaP-ICoT's signal). One O(V)
-   * pass, no allocation.
+   * The top-1 minus top-2 probability of the model's own distribution, softmax(`logits`) over the
+   * vocabulary - before temperature, the repetition penalty and top-k / top-p, as DaP-ICoT's code
+   * reads it from the raw logits: how sure the model is of its next token, whatever the sampling
+   * settings. One O(V) pass, no allocation.
    */
   probabilityGap(logits: Float32Array): number {
-    const x = this.prepare(logits);
-    const t = this.options.temperature || 1;
+    if (logits.length < this.vocab) this.prepare(logits); // the same error as sampling gives
+    const x = logits;
     let first = -Infinity;
     let second = -Infinity;
     for (let i = 0; i < this.vocab; i++) {
@@ -437,8 +437,8 @@ export class TokenSampler {
     }
     if (first === -Infinity) throw noTokenError();
     let total = 0;
-    for (let i = 0; i < this.vocab; i++) total += Math.exp((x[i]! - first) / t);
-    return (1 - Math.exp((second - first) / t)) / total;
+    for (let i = 0; i < this.vocab; i++) total += Math.exp(x[i]! - first);
+    return (1 - Math.exp(second - first)) / total;
   }
 
   /** The logits with suppressed tokens at -Infinity and the repetition penalty applied (a copy when that changes anything). */

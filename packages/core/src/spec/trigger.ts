@@ -26,8 +26,9 @@ export interface StepSignals {
   /** Sum over the query image's patches of the attention row averaged over the requested layers (0..1). */
   readonly imageAttention?: number;
   /**
-   * Top-1 minus top-2 probability of softmax(logits / T) after suppressed tokens and the
-   * repetition penalty, before top-k / top-p (T = the sampling temperature, 1 for greedy decoding).
+   * Top-1 minus top-2 probability of the model's distribution, softmax(logits) over the
+   * vocabulary: before temperature, the repetition penalty and top-k / top-p (DaP-ICoT reads it from
+   * the raw logits), so it does not depend on the sampling settings.
    */
   readonly probabilityGap?: number;
 }
