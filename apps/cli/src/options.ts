@@ -8,7 +8,12 @@ export interface RunOptions {
   readonly image: string | undefined;
   readonly question: string | undefined;
   readonly rawPromptFile: string | undefined;
-  readonly selector: 'ads' | 'random';
+  readonly selector: SelectorName;
+  /** Options of the selector (`--selector-option name=value`), as its package names them. */
+  readonly selectorOptions: Readonly<Record<string, unknown>>;
+  readonly trigger: TriggerName;
+  /** Options of an attention-shift / probability-gap trigger (`--trigger-option name=value`). */
+  readonly triggerOptions: Readonly<Record<string, unknown>>;
   readonly decoder: 'input' | 'kv-copy' | 'kv-rebind';
   readonly kvDelimiters: boolean;
   /** Insert right after the prompt (undefined: the model family's official behaviour). */
@@ -48,6 +53,9 @@ const RUN_SPEC = {
   question: { type: 'string', short: 'q' },
   'raw-prompt-file': { type: 'string' },
   selector: { type: 'string' },
+  'selector-option': { type: 'string', multiple: true },
+  trigger: { type: 'string' },
+  'trigger-option': { type: 'string', multiple: true },
   decoder: { type: 'string' },
   'no-kv-delimiters': { type: 'boolean' },
   'insert-after-prompt': { type: 'boolean' },
@@ -108,13 +116,24 @@ Input
   --offline                   never use the network (hub ids must be cached; also HF_HUB_OFFLINE=1)
 
 ICoT
-  --selector ads|random       patch selector: ads (default, attention-driven selection) or random
-                              (the ablation baseline; seeded by --seed; needs no attention)
+  --selector <name>           patch selector: ads (default, attention-driven selection), random (the
+                              ablation baseline; seeded by --seed), grounding (the box the step's text is
+                              located at), segmentation (whole SLIC regions by attention mass) or info-gain
+                              (AIM-CoT's active visual probing: regions that lower next-token entropy most)
+  --selector-option <k=v>     an option of the selector, as its package names it (repeatable; values are
+                              JSON or text), e.g. segmentation segments=30, info-gain rounds=2,
+                              ads attention=context-enhanced, grounding text=noun-phrases
   --decoder <name>            insertion decoder: input (default; input-end insertion, the paper's),
                               kv-copy (append the patches' cached K/V unchanged, the paper's ablation)
                               or kv-rebind (the same with keys rotated to their new positions)
   --no-kv-delimiters          kv decoders: do not feed the framing tokens around the copied entries
   --k <n>                     patches per insertion (default: the model family's, 16 for Qwen2-VL)
+  --trigger <name>            when to insert: signal (default; the paper's: every n-th signal token),
+                              attention-shift (AIM-CoT: the image's attention mass over the last layers
+                              jumps by more than delta) or probability-gap (DaP-ICoT: a sentence's mean
+                              top-1 minus top-2 probability is below a threshold)
+  --trigger-option <k=v>      an option of attention-shift / probability-gap (repeatable), e.g. delta=0.2,
+                              threshold=0.2, minTokensBetween=8 (on the demo model their demo settings)
   --signal newline            signal = any token whose text contains a line break (default)
   --signal-token-ids <ids>    signal = these token ids, e.g. 198,271
   --every <n>                 insert at every n-th signal token (default 2, as the official code)
@@ -142,6 +161,38 @@ Output
   --report <file.html>        write a self-contained HTML page with each step's patches drawn on the image
   --quiet                     no progress or banner on stderr
 `;
+
+/** Selectors `--selector` takes. */
+export const SELECTOR_NAMES = ['ads', 'random', 'grounding', 'segmentation', 'info-gain'] as const;
+/** A selector `--selector` takes. */
+export type SelectorName = (typeof SELECTOR_NAMES)[number];
+/** Triggers `--trigger` takes. */
+export const TRIGGER_NAMES = ['signal', 'attention-shift', 'probability-gap'] as const;
+/** A trigger `--trigger` takes. */
+export type TriggerName = (typeof TRIGGER_NAMES)[number];
+
+/**
+ * `name=value` pairs of a repeatable option as an options object: the value as JSON when it
+ * parses (numbers, booleans, objects, lists), else as text. A name given twice fails.
+ */
+export function keyValues(flag: string, pairs: readonly string[] | undefined): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? '' : pair.slice(0, eq).trim();
+    if (!name) throw new OptionError(`--${flag} takes name=value, got '${pair}'.`, { hint: `E.g. --${flag} rounds=2.` });
+    if (name in options) throw new OptionError(`--${flag} ${name} is given twice.`, { hint: 'Give each option once.' });
+    const text = pair.slice(eq + 1).trim();
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // not JSON: the text itself (e.g. attention=context-enhanced)
+    }
+    options[name] = value;
+  }
+  return options;
+}
 
 /** A --flag / --no-flag pair: true, false, or undefined when neither is given. */
 function pair(values: Record<string, unknown>, name: string): boolean | undefined {
@@ -235,6 +286,12 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
       throw new OptionError(`--signal-token-ids must be a comma-separated list of token ids, got '${str('signal-token-ids')}'.`);
     signal = { tokenIds: ids };
   }
+  const trigger = oneOf('trigger', str('trigger'), TRIGGER_NAMES, 'signal');
+  const triggerOptions = keyValues('trigger-option', values['trigger-option'] as string[] | undefined);
+  if (trigger === 'signal' && Object.keys(triggerOptions).length)
+    throw new OptionError('--trigger-option applies to --trigger attention-shift or probability-gap.', { hint: 'The signal trigger is set with --signal / --signal-token-ids and --every.' });
+  if (trigger !== 'signal' && (str('signal') !== undefined || str('signal-token-ids') !== undefined || str('every') !== undefined))
+    throw new OptionError(`--signal, --signal-token-ids and --every set the signal trigger, not ${trigger}.`, { hint: `Set ${trigger}'s options with --trigger-option name=value.` });
   const temperature = decimal('temperature', str('temperature'), (n) => n > 0, 'a number > 0');
   if (values['greedy'] && temperature !== undefined) throw new OptionError('--greedy and --temperature cannot be used together.');
   const topP = decimal('top-p', str('top-p'), (n) => n > 0 && n <= 1, 'in (0, 1]');
@@ -261,7 +318,10 @@ export function parseRunOptions(args: readonly string[]): RunOptions | undefined
     image: str('image'),
     question: str('question'),
     rawPromptFile: str('raw-prompt-file'),
-    selector: oneOf('selector', str('selector'), ['ads', 'random'] as const, 'ads'),
+    selector: oneOf('selector', str('selector'), SELECTOR_NAMES, 'ads'),
+    selectorOptions: keyValues('selector-option', values['selector-option'] as string[] | undefined),
+    trigger,
+    triggerOptions,
     decoder: oneOf('decoder', str('decoder'), ['input', 'kv-copy', 'kv-rebind'] as const, 'input'),
     kvDelimiters: values['no-kv-delimiters'] !== true,
     insertAfterPrompt: pair(values, 'insert-after-prompt'),

@@ -4,8 +4,10 @@ import { extname, resolve } from 'node:path';
 import { AbortedError, IcotError, JSON_SCHEMA_VERSION, OptionError, PromptError, type ICoTResult } from '@icot/core';
 import { runInChildProcess, type EncodedImageInfo, type LoadedModelInfo, type RunDescription, type RunEvent, type RunOutcome } from '@icot/runner';
 import { demoModel } from '@icot/demo-model';
+import { ATTENTION_SHIFT_DEMO_SETTINGS } from '@icot/trigger-attention-shift';
+import { PROBABILITY_GAP_DEMO_SETTINGS } from '@icot/trigger-probability-gap';
 import { replaceControlCharacters } from '@icot/overlay';
-import type { RunOptions } from './options.js';
+import type { RunOptions, TriggerName } from './options.js';
 import { checkOutputFile } from './paths.js';
 import { createDownloadProgress } from './progress.js';
 import { renderReport } from './report.js';
@@ -20,20 +22,23 @@ export class OutputClosedError extends AbortedError {
 
 /** Which trigger a run uses, and why (the run header and the JSON's `trigger`). */
 export interface TriggerInfo {
-  /** The trigger: `signal` (the paper's: fire at every n-th signal token). */
-  readonly name: 'signal';
-  /** `newline`: any token whose text has a line break; `token-ids`: exactly `tokenIds`. */
-  readonly signal: 'newline' | 'token-ids';
-  /** The signal token ids (null for `newline`, which matches by text). */
+  /** The trigger: `signal` (the paper's: fire at every n-th signal token), `attention-shift` or `probability-gap`. */
+  readonly name: TriggerName;
+  /** Signal trigger: `newline` (any token whose text has a line break) or `token-ids` (exactly `tokenIds`); null for the others. */
+  readonly signal: 'newline' | 'token-ids' | null;
+  /** The signal token ids (null for `newline`, which matches by text, and for the other triggers). */
   readonly tokenIds: readonly number[] | null;
-  readonly every: number;
-  /** Why this signal: the flag given, the demo model's choice, or the default. */
+  /** Signal trigger: fire at every n-th signal token (null for the others). */
+  readonly every: number | null;
+  /** The other triggers' options as the run used them (null for the signal trigger). */
+  readonly options: Readonly<Record<string, unknown>> | null;
+  /** Why this trigger and these settings: the flags given, the demo model's choice, or the default. */
   readonly reason: string;
 }
 
 /** A note on a finished run that needs the user's attention. */
 export interface RunWarning {
-  readonly code: 'no-signal' | 'too-few-signals' | 'context-limit';
+  readonly code: 'no-signal' | 'too-few-signals' | 'trigger-never-fired' | 'context-limit';
   readonly message: string;
   readonly hint: string;
 }
@@ -63,7 +68,7 @@ async function readPromptFile(path: string): Promise<string> {
 }
 
 /** The run `icot run` asks for, as a description for `@icot/runner` (strategies by name). */
-function describeRun(options: RunOptions, imagePath: string, prompt: RunDescription['prompt'], signal: 'newline' | { readonly tokenIds: readonly number[] }): RunDescription {
+function describeRun(options: RunOptions, imagePath: string, prompt: RunDescription['prompt'], signal: 'newline' | { readonly tokenIds: readonly number[] }, trigger: TriggerInfo): RunDescription {
   return {
     model: {
       source: options.model === undefined ? demoModel.dir : existsSync(options.model) ? resolve(options.model) : options.model,
@@ -78,9 +83,9 @@ function describeRun(options: RunOptions, imagePath: string, prompt: RunDescript
     ...(options.maxImagePixels !== undefined ? { maxImagePixels: options.maxImagePixels } : {}),
     imageAlpha: options.alpha,
     prompt,
-    selector: { name: options.selector },
+    selector: { name: options.selector, ...(Object.keys(options.selectorOptions).length ? { options: options.selectorOptions } : {}) },
     decoder: { name: options.decoder, layout: options.patchLayout, delimiters: options.kvDelimiters },
-    trigger: { signal, every: options.every },
+    trigger: trigger.name === 'signal' ? { signal, every: options.every } : { name: trigger.name, options: trigger.options ?? {} },
     ...(options.insertAfterPrompt !== undefined ? { insertAfterPrompt: options.insertAfterPrompt } : {}),
     ...(options.excludeSelected !== undefined ? { excludeSelected: options.excludeSelected } : {}),
     ...(options.k !== undefined ? { k: options.k } : {}),
@@ -123,7 +128,7 @@ export async function runCommand(options: RunOptions, io: CommandIo): Promise<nu
   note(`icot: ${triggerLine(trigger, options.maxInsertions)}`);
 
   const description: RunDescription = {
-    ...describeRun(options, imagePath, rawPrompt !== undefined ? { text: rawPrompt } : { question: question! }, signal),
+    ...describeRun(options, imagePath, rawPrompt !== undefined ? { text: rawPrompt } : { question: question! }, signal, trigger),
     ...(options.json ? { record: true } : {}),
   };
   const showDownload = createDownloadProgress({ stream: io.stderr, interactive: io.interactive, quiet: options.quiet });
@@ -245,8 +250,30 @@ function round(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
+/** Demo settings of the other triggers: the random demo model's attention and probabilities are not a real model's (see each package). */
+const DEMO_TRIGGER_SETTINGS: Readonly<Record<Exclude<TriggerName, 'signal'>, Readonly<Record<string, unknown>>>> = {
+  'attention-shift': ATTENTION_SHIFT_DEMO_SETTINGS,
+  'probability-gap': PROBABILITY_GAP_DEMO_SETTINGS,
+};
+
 /** The trigger a run uses and why. */
 function describeTrigger(options: RunOptions, signal: 'newline' | { readonly tokenIds: readonly number[] }, isDemo: boolean): TriggerInfo {
+  if (options.trigger !== 'signal') {
+    const given = Object.keys(options.triggerOptions).length > 0;
+    const useDemo = isDemo && !given;
+    return {
+      name: options.trigger,
+      signal: null,
+      tokenIds: null,
+      every: null,
+      options: useDemo ? { ...DEMO_TRIGGER_SETTINGS[options.trigger] } : options.triggerOptions,
+      reason: given
+        ? 'given: --trigger and --trigger-option (unset options: the paper defaults)'
+        : useDemo
+          ? `the demo model's documented demo settings for ${options.trigger} (its random weights are not a real model's; pass --trigger-option to change them)`
+          : `given: --trigger ${options.trigger}, with the paper's defaults`,
+    };
+  }
   const reason =
     options.signal !== undefined
       ? signal === 'newline'
@@ -260,6 +287,7 @@ function describeTrigger(options: RunOptions, signal: 'newline' | { readonly tok
     signal: signal === 'newline' ? 'newline' : 'token-ids',
     tokenIds: signal === 'newline' ? null : [...signal.tokenIds],
     every: options.every,
+    options: null,
     reason,
   };
 }
@@ -271,8 +299,10 @@ function ordinal(n: number): string {
 /** `trigger: signal token ids 64, every 2nd, at most 3 insertions (why)`. */
 function triggerLine(trigger: TriggerInfo, maxInsertions: number): string {
   if (maxInsertions === 0) return 'insertions off (--no-insertions / --max-insertions 0): plain decoding';
+  const most = `at most ${maxInsertions} insertion${maxInsertions === 1 ? '' : 's'}`;
+  if (trigger.name !== 'signal') return `trigger: ${trigger.name} ${JSON.stringify(trigger.options)}, ${most} (${trigger.reason})`;
   const what = trigger.signal === 'newline' ? 'line breaks' : `token id${trigger.tokenIds!.length > 1 ? 's' : ''} ${trigger.tokenIds!.join(', ')}`;
-  return `trigger: signal = ${what}, ${ordinal(trigger.every)} one, at most ${maxInsertions} insertion${maxInsertions === 1 ? '' : 's'} (${trigger.reason})`;
+  return `trigger: signal = ${what}, ${ordinal(trigger.every!)} one, ${most} (${trigger.reason})`;
 }
 
 /** Why a run that could insert did not: the signal never came, or too rarely for --every. */
@@ -287,6 +317,14 @@ function runWarnings(result: ICoTResult, outcome: RunOutcome, trigger: TriggerIn
     });
   }
   if (result.insertions.some((i) => i.step >= 0) || result.settings.maxInsertions === 0) return warnings;
+  if (trigger.name !== 'signal') {
+    warnings.push({
+      code: 'trigger-never-fired',
+      message: `no insertion: the ${trigger.name} trigger did not fire in the ${result.usage.generatedTokens} generated tokens.`,
+      hint: 'Loosen its settings (--trigger-option, e.g. a smaller minTokensBeforeFirst, delta or a larger threshold) or raise --max-new-tokens.',
+    });
+    return warnings;
+  }
   const ids = trigger.tokenIds === null ? undefined : new Set(trigger.tokenIds);
   const signals = ids ? result.tokens.filter((t) => ids.has(t)).length : outcome.tokenTexts.filter((text) => text.includes('\n')).length;
   const what = ids ? `token id${ids.size > 1 ? 's' : ''} ${[...ids].join(', ')}` : 'a line break';
@@ -298,10 +336,10 @@ function runWarnings(result: ICoTResult, outcome: RunOutcome, trigger: TriggerIn
         ? 'Pick signal tokens the model writes (the tokens are in --json), or use --signal newline.'
         : 'A model that writes no line breaks needs --signal-token-ids with tokens it does write (see the tokens in --json), or more --max-new-tokens.',
     });
-  else if (signals < trigger.every)
+  else if (signals < trigger.every!)
     warnings.push({
       code: 'too-few-signals',
-      message: `no insertion: the signal (${what}) appeared ${signals} time${signals === 1 ? '' : 's'}, fewer than --every ${trigger.every}.`,
+      message: `no insertion: the signal (${what}) appeared ${signals} time${signals === 1 ? '' : 's'}, fewer than --every ${trigger.every!}.`,
       hint: 'Lower --every (1 inserts at every signal token) or raise --max-new-tokens.',
     });
   return warnings;

@@ -198,3 +198,44 @@ describe('bad input: exit 2, a clear message, nothing loaded, and the JSON error
     expect(JSON.parse(missing.stdout).error).toMatchObject({ code: 'model-files', message: expect.stringMatching(/does not exist/) });
   }, 60_000);
 });
+
+describe('every strategy on the embedded demo model (icot run --greedy --json)', () => {
+  const insertions = (stdout: string) =>
+    (JSON.parse(stdout) as { insertions: { step: number; selector: string; fallback?: unknown; selected: number[] }[] }).insertions;
+
+  for (const selector of ['ads', 'random', 'grounding', 'segmentation', 'info-gain']) {
+    it(`--selector ${selector}: an insertion chosen by ${selector} with no fallback, the same twice`, async () => {
+      const [first, second] = await Promise.all([icot('run', '--selector', selector, '--greedy', '--json', '--quiet'), icot('run', '--selector', selector, '--greedy', '--json', '--quiet')]);
+      expect(first.code).toBe(0);
+      const chosen = insertions(first.stdout).filter((i) => i.selector === selector && i.fallback === undefined);
+      expect(chosen.length).toBeGreaterThan(0);
+      expect(JSON.parse(second.stdout).tokens).toEqual(JSON.parse(first.stdout).tokens);
+      expect(insertions(second.stdout)).toEqual(insertions(first.stdout));
+    }, 120_000);
+  }
+
+  for (const trigger of ['attention-shift', 'probability-gap']) {
+    it(`--trigger ${trigger}: at least one insertion with its demo settings, the same twice, and the run names its trigger`, async () => {
+      const [first, second] = await Promise.all([icot('run', '--trigger', trigger, '--greedy', '--json'), icot('run', '--trigger', trigger, '--greedy', '--json', '--quiet')]);
+      expect(first.code).toBe(0);
+      const doc = JSON.parse(first.stdout);
+      expect(doc.trigger).toMatchObject({ name: trigger, tokenIds: null, reason: expect.stringMatching(/demo settings/) });
+      expect(first.stderr).toMatch(new RegExp(`icot: trigger: ${trigger} \\{`));
+      expect(doc.insertions.filter((i: { step: number }) => i.step >= 0).length).toBeGreaterThan(0);
+      expect(insertions(second.stdout).map((i) => [i.step, i.selected])).toEqual(insertions(first.stdout).map((i) => [i.step, i.selected]));
+    }, 120_000);
+  }
+
+  it('strategy options: --selector-option / --trigger-option reach the strategy, and bad ones exit 2', async () => {
+    const run = await icot('run', '--selector', 'segmentation', '--selector-option', 'segments=16', '--trigger', 'probability-gap', '--trigger-option', 'threshold=0.9', '--trigger-option', 'sentenceEnd={"tokenIds":[64]}', '--greedy', '--json', '--quiet');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).trigger.options).toEqual({ threshold: 0.9, sentenceEnd: { tokenIds: [64] } });
+    expect(JSON.parse(run.stdout).reproduce.run.selector).toEqual({ name: 'segmentation', options: { segments: 16 } });
+    const unknown = await icot('run', '--selector', 'segmentation', '--selector-option', 'nSegments=16');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/nSegments/);
+    const mixed = await icot('run', '--trigger', 'attention-shift', '--every', '3');
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/set the signal trigger, not attention-shift/);
+  }, 120_000);
+});

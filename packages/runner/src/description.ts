@@ -5,7 +5,9 @@ import type { FileHash } from './record.js';
 /** Backends a run description can name. */
 export const BACKENDS = ['onnx', 'transformers'] as const;
 /** Patch selectors a run description can name. */
-export const SELECTORS = ['ads', 'random'] as const;
+export const SELECTORS = ['ads', 'random', 'grounding', 'segmentation', 'info-gain'] as const;
+/** Triggers a run description can name. */
+export const TRIGGERS = ['signal', 'attention-shift', 'probability-gap'] as const;
 /** Insertion decoders a run description can name. */
 export const DECODERS = ['input', 'kv-copy', 'kv-rebind'] as const;
 
@@ -35,9 +37,16 @@ export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Arr
 /** The prompt: a question formatted with the model's chat template, or an already formatted prompt. */
 export type PromptDescription = { readonly question: string } | { readonly text: string };
 
-/** A patch selector by name: `ads` (attention-driven selection, the paper's) or `random` (seeded ablation). */
+/**
+ * A patch selector by name, with its options as its package documents them: `ads`
+ * (attention-driven selection, the paper's; `@icot/selector-ads`), `random` (seeded ablation),
+ * `grounding` (`@icot/selector-grounding`), `segmentation` (`@icot/selector-segmentation`) or
+ * `info-gain` (`@icot/selector-info-gain`). Unknown option names fail.
+ */
 export interface SelectorDescription {
   readonly name: (typeof SELECTORS)[number];
+  /** The selector factory's options (plain JSON). */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 /** An insertion decoder by name, with its settings. */
@@ -50,8 +59,16 @@ export interface DecoderDescription {
   readonly delimiters?: boolean;
 }
 
-/** When insertions happen. */
+/**
+ * When insertions happen: the paper's `signal` trigger (default; `signal` and `every`), or
+ * `attention-shift` (`@icot/trigger-attention-shift`) / `probability-gap`
+ * (`@icot/trigger-probability-gap`) with their `options`.
+ */
 export interface TriggerDescription {
+  /** Which trigger (default `signal`). */
+  readonly name?: (typeof TRIGGERS)[number];
+  /** The trigger factory's options (plain JSON; not for `signal`, which takes `signal` and `every`). */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** `newline` (any token whose text has a line break; default) or explicit signal token ids. */
   readonly signal?: 'newline' | { readonly tokenIds: readonly number[] };
   /** Insert at every n-th signal token (default 2, as the official code). */
@@ -197,6 +214,11 @@ export function checkSignalTokenIds(tokenIds: readonly number[], vocabSize: numb
     );
 }
 
+function checkOptionsObject(what: string, options: unknown): void {
+  if (options !== undefined && (!isObject(options) || Array.isArray(options)))
+    throw new OptionError(`${what} must be an object, got ${Array.isArray(options) ? 'an array' : JSON.stringify(options)}.`, { hint: 'Pass an object of option names and values, e.g. { "delta": 0.2 }.' });
+}
+
 /**
  * Check the shape of a run description (names, required fields, image sources); numbers are
  * checked where they are used. Throws {@link OptionError} naming the problem. Cheap: callers check
@@ -219,13 +241,24 @@ export function checkRunDescription(description: unknown): asserts description i
     throw new OptionError('The run description needs exactly one prompt: a question or a formatted text.', {
       hint: 'Pass prompt: { question } or prompt: { text } (an already formatted prompt).',
     });
-  if (selector !== undefined) oneOf('Selector', isObject(selector) ? selector['name'] : selector, SELECTORS);
+  if (selector !== undefined) {
+    oneOf('Selector', isObject(selector) ? selector['name'] : selector, SELECTORS);
+    checkOptionsObject(`The ${String((selector as Record<string, unknown>)['name'])} selector's options`, (selector as Record<string, unknown>)['options']);
+  }
   if (decoder !== undefined) {
     oneOf('Decoder', isObject(decoder) ? decoder['name'] : decoder, DECODERS);
     const layout = (decoder as Record<string, unknown>)['layout'];
     if (layout !== undefined) oneOf('Patch layout', layout, ['grid', 'source']);
   }
   if (trigger !== undefined) {
+    const name = isObject(trigger) ? (trigger['name'] ?? 'signal') : 'signal';
+    oneOf('Trigger', name, TRIGGERS);
+    const options = isObject(trigger) ? trigger['options'] : undefined;
+    checkOptionsObject(`The ${String(name)} trigger's options`, options);
+    if (name === 'signal' && options !== undefined)
+      throw new OptionError("The signal trigger takes no options object: its settings are trigger.signal and trigger.every.", { hint: 'Move them to trigger.signal / trigger.every.' });
+    if (name !== 'signal' && isObject(trigger) && (trigger['signal'] !== undefined || trigger['every'] !== undefined))
+      throw new OptionError(`trigger.signal and trigger.every belong to the signal trigger, not ${String(name)}.`, { hint: `Put the ${String(name)} trigger's settings in trigger.options.` });
     const signal = isObject(trigger) ? trigger['signal'] : trigger;
     if (signal !== undefined && signal !== 'newline' && !(isObject(signal) && Array.isArray(signal['tokenIds'])))
       throw new OptionError(`Signal '${JSON.stringify(signal)}' is not supported.`, { hint: "Use 'newline' or { tokenIds: [...] }." });

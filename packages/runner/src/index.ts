@@ -10,6 +10,7 @@ export {
   BACKENDS,
   DECODERS,
   SELECTORS,
+  TRIGGERS,
   checkRunDescription,
   checkSignalTokenIds,
   type DecoderDescription,

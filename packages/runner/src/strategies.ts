@@ -1,11 +1,17 @@
 import {
   createSignalTrigger,
+  OptionError,
   type InsertionDecoderV2,
   type PatchSelectorV2,
   type TriggerV2,
 } from '@icot/core';
-import { createAdsSelector } from '@icot/selector-ads';
+import { createAdsSelector, type AdsSelectorSettings } from '@icot/selector-ads';
 import { createRandomSelector } from '@icot/selector-random';
+import { createGroundingSelector, type GroundingSelectorOptions } from '@icot/selector-grounding';
+import { createSegmentationSelector, type SegmentationSelectorOptions } from '@icot/selector-segmentation';
+import { createInfoGainSelector, type InfoGainSelectorOptions } from '@icot/selector-info-gain';
+import { createAttentionShiftTrigger, type AttentionShiftTriggerOptions } from '@icot/trigger-attention-shift';
+import { createProbabilityGapTrigger, type ProbabilityGapTriggerOptions } from '@icot/trigger-probability-gap';
 import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createKvInsertionDecoder } from '@icot/decoder-kv';
 import { checkRunDescription, checkSignalTokenIds, type RunDescription } from './description.js';
@@ -34,11 +40,37 @@ export function createStrategies(description: RunDescription, model?: { readonly
   const layout = decoder.layout ?? 'grid';
   const trigger = description.trigger ?? {};
   return {
-    selector: selectorName === 'random' ? createRandomSelector() : createAdsSelector(),
+    selector: createSelector(selectorName, description.selector?.options ?? {}),
     decoder:
       decoder.name === 'input'
         ? createInputInsertionDecoder({ layout })
         : createKvInsertionDecoder({ mode: decoder.name === 'kv-copy' ? 'copy' : 'rebind', delimiters: decoder.delimiters ?? true, layout }),
-    trigger: createSignalTrigger({ signal: trigger.signal ?? 'newline', every: trigger.every ?? 2 }),
+    trigger:
+      (trigger.name ?? 'signal') === 'signal'
+        ? createSignalTrigger({ signal: trigger.signal ?? 'newline', every: trigger.every ?? 2 })
+        : trigger.name === 'attention-shift'
+          ? createAttentionShiftTrigger((trigger.options ?? {}) as AttentionShiftTriggerOptions)
+          : createProbabilityGapTrigger((trigger.options ?? {}) as ProbabilityGapTriggerOptions),
   };
+}
+
+/** A selector by name; its factory checks the options (unknown names and bad values fail with an OptionError). */
+function createSelector(name: NonNullable<RunDescription['selector']>['name'], options: Readonly<Record<string, unknown>>): PatchSelectorV2 {
+  switch (name) {
+    case 'ads': {
+      const known = ['attention', 'descriptionPrompt', 'descriptionTokens', 'readoutText'];
+      const unknown = Object.keys(options).filter((key) => !known.includes(key));
+      if (unknown.length) throw new OptionError(`Unknown option '${unknown[0]}' of the ads selector.`, { hint: `Known options: ${known.join(', ')}.` });
+      return createAdsSelector(options as AdsSelectorSettings);
+    }
+    case 'random':
+      if (Object.keys(options).length) throw new OptionError('The random selector takes no options.', { hint: 'Its choices are seeded by sampling.seed.' });
+      return createRandomSelector();
+    case 'grounding':
+      return createGroundingSelector(options as GroundingSelectorOptions);
+    case 'segmentation':
+      return createSegmentationSelector(options as SegmentationSelectorOptions);
+    case 'info-gain':
+      return createInfoGainSelector(options as InfoGainSelectorOptions);
+  }
 }
