@@ -40,7 +40,11 @@ export function createStrategies(description: RunDescription, model?: { readonly
   const layout = decoder.layout ?? 'grid';
   const trigger = description.trigger ?? {};
   return {
-    selector: createSelector(selectorName, description.selector?.options ?? {}),
+    selector: createSelector(selectorName, {
+      // info-gain probes insertions laid out as the run's decoder lays them out
+      ...(selectorName === 'info-gain' ? { layout } : {}),
+      ...description.selector?.options,
+    }),
     decoder:
       decoder.name === 'input'
         ? createInputInsertionDecoder({ layout })
