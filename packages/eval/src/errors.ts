@@ -10,13 +10,6 @@ export interface RecordLocation {
   readonly id?: string;
 }
 
-/** `file line 3 (id 'x')`: how messages name a record. */
-export function describeLocation(location: RecordLocation): string {
-  const parts = [location.file, location.line === undefined ? undefined : `line ${location.line}`].filter((p) => p !== undefined).join(' ');
-  const id = location.id === undefined ? '' : `${parts ? ' ' : ''}(id '${location.id}')`;
-  return `${parts}${id}` || 'a record';
-}
-
 /**
  * A dataset or predictions file is missing, not the published layout, or holds a malformed record
  * (a missing or mistyped field, a duplicate id, an answer outside the choices). Code

@@ -1,4 +1,4 @@
-export { EvalDataError, MissingImageError, describeLocation, type RecordLocation } from './errors.js';
+export { EvalDataError, MissingImageError, type RecordLocation } from './errors.js';
 export { ANSWER_LETTERS, EXTRACTORS, FAILED, answerLetter, extractAnswer, judgeAnswer, type ExtractOptions, type Extractor } from './judge.js';
 export { PREDICTION_FIELDS, parsePredictions, type PredictionRecord } from './predictions.js';
 export {
