@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: ICoT against plain decoding, the cost of attention taps, the per-step cost of the
  * triggers against the signal trigger, the memory of a tapped
- * prefill, backends, insertion decoders, the info-gain selector against ADS, sampling and prefill at a real vocabulary size. Numbers are
+ * prefill, backends, insertion decoders, the info-gain and grounding selectors against ADS, sampling and prefill at a real vocabulary size. Numbers are
  * wall-clock medians on this machine; compare ratios within one run.
  *
  * `ICOT_BENCH=icot,tap,...` picks sections (default: all but the long ones); `--json` prints JSON
@@ -18,6 +18,7 @@ import { readImageFile } from '@icot/image/node';
 import { compareBackends } from './backends.js';
 import { compareDecoders } from './decoders.js';
 import { icotVsPlain } from './icot-vs-plain.js';
+import { groundingCost } from './grounding.js';
 import { infoGainCost } from './info-gain.js';
 import { prefillLogits } from './prefill-logits.js';
 import { prefillMemory } from './prefill-memory.js';
@@ -173,6 +174,56 @@ const SECTIONS: readonly { readonly name: string; readonly long?: boolean; reado
           results.push(
             await infoGainCost({
               label: 'info-gain vs ADS, generated Qwen2-VL-style model (hidden 1024, 8 layers, vocab 32k, fp32), 224x224 image = 8x8 patches',
+              model,
+              prompt: { text: info.promptText, images: [image] },
+              signalTokenIds: Array.from({ length: model.vocabSize }, (_, i) => i),
+              every: 8,
+              maxNewTokens: 16,
+              maxInsertions: 1,
+              rounds: Math.max(3, Math.round(rounds / 5)),
+              rowPrefix: 'mid-size-',
+            }),
+          );
+        } finally {
+          await model.dispose();
+        }
+      });
+      return results;
+    },
+  },
+  {
+    name: 'grounding',
+    run: async () => {
+      const results: SectionResult[] = [];
+      const demo = await loadOnnxModel(demoModel.dir);
+      try {
+        const image = await demo.encodeImage(await readImageFile(demoModel.image));
+        results.push(
+          await groundingCost({
+            label: 'grounding vs ADS, demo model (tiny Qwen2-VL: 2 layers, vocab 488, plain box form; onnxruntime-node CPU)',
+            model: demo,
+            prompt: { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: demoModel.question }] }], images: [image] },
+            signalTokenIds: demoModel.signalTokenIds,
+            every: 2,
+            maxNewTokens: 64,
+            maxInsertions: 3,
+            rounds,
+            rowPrefix: 'demo-',
+          }),
+        );
+      } finally {
+        await demo.dispose();
+      }
+      await withTempDir(async (dir) => {
+        // the tokenizer's own vocabulary (320): with a 32k vocabulary the random model writes ids the
+        // generated tokenizer cannot decode, so the step has no text and grounding falls back at once
+        const info = await writeTinyQwen2Vl(dir, { hidden: 1024, layers: 8, heads: 16, kvHeads: 8, intermediate: 2816, seed: 9, init: 0.02 });
+        const model = await loadOnnxModel(dir);
+        try {
+          const image = await model.encodeImage(createTestImage(224, 224));
+          results.push(
+            await groundingCost({
+              label: 'grounding vs ADS, generated Qwen2-VL-style model (hidden 1024, 8 layers, vocab 320, fp32; plain box form), 224x224 image = 8x8 patches',
               model,
               prompt: { text: info.promptText, images: [image] },
               signalTokenIds: Array.from({ length: model.vocabSize }, (_, i) => i),

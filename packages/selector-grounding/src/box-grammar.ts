@@ -166,9 +166,10 @@ export interface GrammarToken {
 const TOKEN_TEXTS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '(', ')', ',', ' ', ']', '),(', '),', ',(', ', '];
 
 /**
- * The tokens a constrained decoder chooses among: each of {@link TOKEN_TEXTS} that the tokenizer
- * writes as one token that decodes back to the same text, and the closing special token when given
- * (its id). Found by encoding a few dozen short strings: never a scan of the vocabulary.
+ * The tokens a constrained decoder chooses among: each digit and separator (alone, and merged as
+ * BPE vocabularies have them: `),(`, `, ` ...) that the tokenizer writes as one token decoding back
+ * to the same text, and the closing special token when given (its id). Found by encoding 19 short
+ * strings: never a scan of the vocabulary.
  */
 export function grammarTokens(tokenizer: TokenizerV1, endTokenId?: number): GrammarToken[] {
   const out: GrammarToken[] = [];

@@ -1,8 +1,10 @@
 /**
  * Grounding patch selection for ICoT: the reasoning step that just ended is turned into a box -
  * by the VLM itself in a side run on a fork of the decoding session (its native grounding form:
- * Qwen2-VL box tokens, Qwen2.5-VL `bbox_2d` JSON, or a plain-text box) - and the patches the box
- * covers are selected. Without a usable box, ADS chooses and the selection says why.
+ * Qwen2-VL box tokens, Qwen2.5-VL `bbox_2d` JSON, or a plain-text box), or by an open-vocabulary
+ * detector through transformers.js (`grounder: 'detector'`, loaded from `./detector` on first use) -
+ * and the patches the box covers are selected. Without a usable box, ADS chooses and the selection
+ * says why.
  * @module
  */
 export { createGroundingSelector, GroundingSelector, FALLBACK_SELECTOR } from './selector.js';

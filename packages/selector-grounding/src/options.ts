@@ -1,7 +1,8 @@
 import { OptionError } from '@icot/core';
+import { parseDtype } from '@icot/model';
 
 /** Which grounder turns the step's text into boxes. */
-export const GROUNDERS = ['vlm'] as const;
+export const GROUNDERS = ['vlm', 'detector'] as const;
 /** What text of the step is grounded. */
 export const GROUNDING_TEXTS = ['step', 'noun-phrases'] as const;
 /** How boxes become patches. */
@@ -13,12 +14,13 @@ export const ANSWER_DECODINGS = ['constrained', 'free'] as const;
 
 /**
  * Options of the grounding selector ({@link createGroundingSelector}): plain JSON, every field
- * optional.
+ * optional except `detector` when `grounder` is `detector`.
  */
 export interface GroundingSelectorOptions {
   /**
    * `vlm` (default): the model itself, asked for a box in a side run on a fork of the decoding
-   * session (the main cache is untouched).
+   * session (the main cache is untouched). `detector`: an open-vocabulary detector (OWL-ViT, OWLv2,
+   * Grounding DINO) through transformers.js's `zero-shot-object-detection` pipeline.
    */
   readonly grounder?: (typeof GROUNDERS)[number];
   /** Ground the whole step (`step`, default) or each of its noun phrases (`noun-phrases`, a simple heuristic). */
@@ -53,6 +55,16 @@ export interface GroundingSelectorOptions {
   readonly decoding?: (typeof ANSWER_DECODINGS)[number];
   /** VLM grounder: most tokens of each side-run answer (default 32). */
   readonly maxAnswerTokens?: number;
+  /** Detector grounder: the model, a local folder or a hub id (e.g. `Xenova/owlvit-base-patch32`). */
+  readonly detector?: string;
+  /** Detector grounder: least score of a detection (default 0.1, transformers.js's default). */
+  readonly detectorThreshold?: number;
+  /** Detector grounder: weight variant, `onnx/model{suffix}.onnx` in transformers.js's naming (`fp32` default, `fp16`, `q8`, `int8`, `uint8`, `q4`, `q4f16`, `bnb4`). */
+  readonly detectorDtype?: string;
+  /** Detector grounder: never use the network (a hub id must be in the hub cache; default false). */
+  readonly offline?: boolean;
+  /** Detector grounder: where hub downloads are cached (default the Hugging Face hub cache). */
+  readonly cacheDir?: string;
 }
 
 /** {@link GroundingSelectorOptions} with every default filled in. */
@@ -67,6 +79,11 @@ export interface ResolvedGroundingOptions {
   readonly form: (typeof BOX_FORMS)[number];
   readonly decoding: (typeof ANSWER_DECODINGS)[number];
   readonly maxAnswerTokens: number;
+  readonly detector: string | undefined;
+  readonly detectorThreshold: number;
+  readonly detectorDtype: string;
+  readonly offline: boolean;
+  readonly cacheDir: string | undefined;
 }
 
 /** The defaults of {@link GroundingSelectorOptions}. */
@@ -81,6 +98,9 @@ export const GROUNDING_DEFAULTS = {
   form: 'auto',
   decoding: 'constrained',
   maxAnswerTokens: 32,
+  detectorThreshold: 0.1,
+  detectorDtype: 'fp32',
+  offline: false,
 } as const satisfies Partial<ResolvedGroundingOptions>;
 
 const KEYS: readonly (keyof GroundingSelectorOptions)[] = [
@@ -94,6 +114,11 @@ const KEYS: readonly (keyof GroundingSelectorOptions)[] = [
   'form',
   'decoding',
   'maxAnswerTokens',
+  'detector',
+  'detectorThreshold',
+  'detectorDtype',
+  'offline',
+  'cacheDir',
 ];
 
 function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -117,9 +142,16 @@ function fraction(key: string, value: unknown, fallback: number, includeZero: bo
   return value;
 }
 
+function text(key: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') throw new OptionError(`Grounding option ${key} is ${JSON.stringify(value)}; it must be a non-empty string.`);
+  return value;
+}
+
 /**
  * Check grounding options and fill in the defaults ({@link GROUNDING_DEFAULTS}). Throws
- * {@link OptionError} naming the option for an unknown key or a value of the wrong type or range.
+ * {@link OptionError} naming the option for an unknown key, a value of the wrong type or range, a
+ * detector option without `grounder: 'detector'`, or a detector grounder without `detector`.
  */
 export function resolveGroundingOptions(options: GroundingSelectorOptions = {}): ResolvedGroundingOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
@@ -129,6 +161,25 @@ export function resolveGroundingOptions(options: GroundingSelectorOptions = {}):
     throw new OptionError(`Unknown grounding option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}.`, { hint: `Known options: ${KEYS.join(', ')}.` });
   const o = options as Record<keyof GroundingSelectorOptions, unknown>;
   const grounder = oneOf('grounder', o.grounder, GROUNDERS, GROUNDING_DEFAULTS.grounder);
+  const detector = text('detector', o.detector);
+  if (grounder === 'detector' && detector === undefined)
+    throw new OptionError("The detector grounder needs a model: the 'detector' option (a local folder or a hub id) is missing.", {
+      hint: "Pass detector: '<folder or hub id>' (e.g. Xenova/owlvit-base-patch32), or use grounder: 'vlm'.",
+    });
+  if (grounder !== 'detector') {
+    const detectorOnly = (['detector', 'detectorThreshold', 'detectorDtype', 'offline', 'cacheDir'] as const).filter((key) => o[key] !== undefined);
+    if (detectorOnly.length)
+      throw new OptionError(`Grounding option${detectorOnly.length > 1 ? 's' : ''} ${detectorOnly.join(', ')} apply to the detector grounder only, but grounder is '${grounder}'.`, {
+        hint: "Add grounder: 'detector', or leave those options out.",
+      });
+  } else {
+    const vlmOnly = (['form', 'decoding', 'maxAnswerTokens'] as const).filter((key) => o[key] !== undefined);
+    if (vlmOnly.length)
+      throw new OptionError(`Grounding option${vlmOnly.length > 1 ? 's' : ''} ${vlmOnly.join(', ')} apply to the VLM grounder only, but grounder is 'detector'.`, {
+        hint: "Use grounder: 'vlm', or leave those options out.",
+      });
+  }
+  if (typeof o.offline !== 'undefined' && typeof o.offline !== 'boolean') throw new OptionError(`Grounding option offline is ${JSON.stringify(o.offline)}; it must be true or false.`);
   return {
     grounder,
     text: oneOf('text', o.text, GROUNDING_TEXTS, GROUNDING_DEFAULTS.text),
@@ -140,5 +191,10 @@ export function resolveGroundingOptions(options: GroundingSelectorOptions = {}):
     form: oneOf('form', o.form, BOX_FORMS, GROUNDING_DEFAULTS.form),
     decoding: oneOf('decoding', o.decoding, ANSWER_DECODINGS, GROUNDING_DEFAULTS.decoding),
     maxAnswerTokens: integer('maxAnswerTokens', o.maxAnswerTokens, 1, 1024, GROUNDING_DEFAULTS.maxAnswerTokens),
+    detector,
+    detectorThreshold: fraction('detectorThreshold', o.detectorThreshold, GROUNDING_DEFAULTS.detectorThreshold, true),
+    detectorDtype: parseDtype(text('detectorDtype', o.detectorDtype) ?? GROUNDING_DEFAULTS.detectorDtype),
+    offline: (o.offline as boolean | undefined) ?? GROUNDING_DEFAULTS.offline,
+    cacheDir: text('cacheDir', o.cacheDir),
   };
 }

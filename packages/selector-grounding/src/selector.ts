@@ -8,7 +8,7 @@ import {
   type SelectorRequirements,
 } from '@icot/core';
 import { topKIndices } from '@icot/selector-ads';
-import type { Grounder } from './grounder.js';
+import type { Grounder, GroundingRequest, GroundingResult } from './grounder.js';
 import { resolveGroundingOptions, type GroundingSelectorOptions, type ResolvedGroundingOptions } from './options.js';
 import { patchesForBoxes } from './patches.js';
 import { groundingTexts } from './text.js';
@@ -17,8 +17,45 @@ import { VlmGrounder } from './vlm-grounder.js';
 /** The strategy that chooses when grounding cannot: ADS, top-k by attention. */
 export const FALLBACK_SELECTOR = 'ads';
 
+/**
+ * A detector grounder loaded on first use (the detector module and transformers.js are imported
+ * only then), so that creating the selector stays synchronous and cheap.
+ */
+class LazyDetectorGrounder implements Grounder {
+  readonly name = 'detector';
+  readonly requires = { pixels: true } as const;
+  private loaded: Promise<Grounder> | undefined;
+
+  constructor(private readonly options: ResolvedGroundingOptions) {}
+
+  private load(): Promise<Grounder> {
+    this.loaded ??= import('./detector.js').then(({ createDetectorGrounder }) =>
+      createDetectorGrounder({
+        model: this.options.detector!,
+        threshold: this.options.detectorThreshold,
+        dtype: this.options.detectorDtype,
+        maxBoxes: this.options.maxBoxes,
+        offline: this.options.offline,
+        ...(this.options.cacheDir !== undefined ? { cacheDir: this.options.cacheDir } : {}),
+      }),
+    );
+    return this.loaded;
+  }
+
+  async ground(request: GroundingRequest): Promise<GroundingResult> {
+    return (await this.load()).ground(request);
+  }
+
+  async dispose(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    if (loaded) await (await loaded.catch(() => undefined))?.dispose?.();
+  }
+}
+
 /** The grounder the options name. */
 function grounderFor(options: ResolvedGroundingOptions): Grounder {
+  if (options.grounder === 'detector') return new LazyDetectorGrounder(options);
   return new VlmGrounder({ form: options.form, decoding: options.decoding, maxAnswerTokens: options.maxAnswerTokens, maxBoxes: options.maxBoxes });
 }
 

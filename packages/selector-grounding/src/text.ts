@@ -58,7 +58,7 @@ const MAX_PHRASE_WORDS = 4;
  * clauses at punctuation, and each clause into runs of words between "break" words (prepositions,
  * conjunctions, pronouns, auxiliary and common verbs, adverbs, reasoning vocabulary) and
  * determiners (which start a phrase and are dropped). A run is a phrase when it has a word of at
- * least two letters; it keeps its last {@link MAX_PHRASE_WORDS} words, in lower case. Repeated
+ * least two letters; it keeps its last 4 words, in lower case. Repeated
  * phrases count once; the first `max` are returned in order of appearance.
  *
  * "The red square is in the top left corner." gives `red square`, `top left corner`.
