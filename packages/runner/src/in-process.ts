@@ -14,7 +14,7 @@ import { nodeFileSource } from '@icot/model/node';
 import { stat } from 'node:fs/promises';
 import { checkRunDescription, type EncodedImageInfo, type ImageSource, type LoadedModelInfo, type ModelDescription, type RunDescription, type RunEvent, type RunOutcome, type RunRecord } from './description.js';
 import { FileHasher, sha256Of } from './record.js';
-import { createStrategies } from './strategies.js';
+import { createStrategies, type Strategies } from './strategies.js';
 
 export { createStrategies, type Strategies } from './strategies.js';
 
@@ -137,10 +137,11 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
         ? { text: description.prompt.text, images: encoded }
         : { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: description.prompt.question }] }], images: encoded };
     const tokenTexts: string[] = [];
+    const strategies = createStrategies(description, model);
     const result = await generateICoT({
       model,
       prompt,
-      ...createStrategies(description, model),
+      ...strategies,
       ...(description.k !== undefined ? { k: description.k } : {}),
       ...(description.maxInsertions !== undefined ? { maxInsertions: description.maxInsertions } : {}),
       ...(description.insertAfterPrompt !== undefined ? { insertAfterPrompt: description.insertAfterPrompt } : {}),
@@ -152,7 +153,7 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
         if (event.type === 'token') tokenTexts.push(model.tokenizer.decode([event.token]));
         emit(event);
       },
-    });
+    }).finally(() => disposeStrategies(strategies)); // a detector or SAM model a selector loaded
     return { result, model: info, images, tokenTexts, ...(description.record ? { record: await recordRun(description, model) } : {}) };
   } finally {
     if (!options.models) await models.dispose();
@@ -186,4 +187,12 @@ async function recordRun(description: RunDescription, model: VisionLanguageModel
     images.push('path' in source ? await hasher.hash(source.path) : { path: source.name ?? `image ${i + 1}`, bytes: source.bytes.length, sha256: sha256Of(source.bytes) });
   await hasher.save();
   return { modelFolder: folder, modelFiles, images };
+}
+
+/** Release what strategies hold (a selector's detector or SAM sessions), when they can. */
+async function disposeStrategies(strategies: Strategies): Promise<void> {
+  for (const strategy of [strategies.selector, strategies.decoder, strategies.trigger]) {
+    const dispose = (strategy as { dispose?: () => unknown }).dispose;
+    if (typeof dispose === 'function') await dispose.call(strategy);
+  }
 }
