@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import { ModelFilesError } from '@icot/core';
 import { createScratchFolder, linkRealFile, sweepScratchFolders } from '@icot/hub';
 import type { SessionFactory } from '@icot/model';
-import { defaultTensorFactory, type OrtSession } from '@icot/onnx-decoding';
+import { defaultTensorFactory, fusedAttentionTapFor, type OrtSession } from '@icot/onnx-decoding';
 import { executionProviderError } from './providers.js';
 
 /** Session settings shared by all graphs of a model. */
@@ -82,11 +82,15 @@ export async function createOrtSessionWithWeights(bytes: Uint8Array, label: stri
 
 /**
  * The session factory of a model folder on onnxruntime-node: graphs loaded from their files,
- * edited graphs (attention taps) from their bytes with the weight files read in place.
+ * edited graphs (attention taps) from their bytes with the weight files read in place. Fused
+ * attention is tapped through its own attention output on the CPU provider and recomputed from
+ * plain operators on any other (`fusedAttentionTapFor`).
  */
 export function nodeSessionFactory(folder: string, settings: OrtSettings): SessionFactory {
   return {
     tensors: defaultTensorFactory,
+    // GPU providers do not write fused attention's own attention output: the taps recompute it
+    fusedAttentionTap: fusedAttentionTapFor(settings.executionProviders),
     createSession(graph) {
       const path = join(folder, ...graph.file.split('/'));
       const graphDir = dirname(path);

@@ -72,3 +72,13 @@ describe('execution providers that cannot start are reported as options, with wh
     },
   );
 });
+
+describe('attention taps per execution provider', () => {
+  it("fused attention is read through its own output on the CPU and recomputed from plain operators on GPU providers", async () => {
+    const { nodeSessionFactory } = await import('../src/ort-io.js');
+    expect(nodeSessionFactory('.', {}).fusedAttentionTap).toBe('qk-output');
+    expect(nodeSessionFactory('.', { executionProviders: ['cpu'] }).fusedAttentionTap).toBe('qk-output');
+    expect(nodeSessionFactory('.', { executionProviders: ['webgpu', 'cpu'] }).fusedAttentionTap).toBe('recompute');
+    expect(nodeSessionFactory('.', { executionProviders: ['cuda'] }).fusedAttentionTap).toBe('recompute');
+  });
+});

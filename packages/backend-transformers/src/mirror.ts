@@ -71,7 +71,7 @@ export async function tappedMirror(folder: string, decoderFile: string, settings
   const root = settings.cacheDir ?? icotCacheDir();
   await sweepTappedCopies(root);
   await sweepScratchFolders(root);
-  const made = { source: decoderPath, contentId: await contentId(decoderPath, bytes), settings: [TAP_FORMAT, settings.attentionLayers ?? 'all', settings.tapAttention ?? true, settings.logits ?? 'last'] };
+  const made = { source: decoderPath, contentId: await contentId(decoderPath, bytes), settings: [TAP_FORMAT, settings.attentionLayers ?? 'all', settings.tapAttention ?? true, settings.logits ?? 'last', ...(settings.fusedAttentionTap === 'recompute' ? ['recompute'] : [])] };
   const key = createHash('sha256').update(JSON.stringify([made.contentId, made.settings])).digest('hex').slice(0, 32);
   let graph = await findTappedCopy(key, root);
   const reused = graph !== undefined;

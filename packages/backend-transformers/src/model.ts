@@ -17,7 +17,7 @@ import {
   type SessionFactory,
 } from '@icot/model';
 import { nodeFileSource } from '@icot/model/node';
-import type { AttentionLayerSetting, OrtSession, TensorFactory } from '@icot/onnx-decoding';
+import { fusedAttentionTapFor, type AttentionLayerSetting, type OrtSession, type TensorFactory } from '@icot/onnx-decoding';
 import type { Tensor as OrtTensor } from 'onnxruntime-common';
 import { resolveHubFolder, type HubSettings } from './hub.js';
 import { tappedMirror } from './mirror.js';
@@ -169,6 +169,8 @@ export async function loadTransformersModel(source: string, options: Transformer
     ...(options.attentionLayers ? { attentionLayers: options.attentionLayers } : {}),
     ...(options.tapAttention === false ? { tapAttention: false } : {}),
     ...(options.tappedCacheDir ? { cacheDir: options.tappedCacheDir } : {}),
+    // devices other than the CPU do not write fused attention's own attention output: recompute it
+    fusedAttentionTap: fusedAttentionTapFor([options.device ?? 'cpu']),
   });
   const hfOptions = { local_files_only: true, dtype, device: options.device ?? 'cpu' } as const;
   const wasRemote = env.allowRemoteModels;

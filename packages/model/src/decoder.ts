@@ -23,14 +23,16 @@ export interface LoadDecoderOptions extends DecoderPreparation {
 
 /**
  * Load a decoder in the onnx-community contract: read it, add attention taps when its attention
- * shape is supported and limit its logits to the last position (`prepareDecoder`; the edited
+ * shape is supported (fused attention tapped as the session factory's execution providers need,
+ * see `SessionFactory.fusedAttentionTap`) and limit its logits to the last position (`prepareDecoder`; the edited
  * graph is built in memory, weight files are never changed), check its external data files, and
  * create its session through the factory (from the edited bytes, or the file when unedited).
  */
 export async function loadDecoder(options: LoadDecoderOptions): Promise<DecoderGraph> {
   const { files, sessions, file } = options;
   const label = options.label ?? file;
-  const prepared = options.prepared ?? prepareDecoder(await files.readBytes(file), label, options);
+  const fusedAttentionTap = options.fusedAttentionTap ?? sessions.fusedAttentionTap;
+  const prepared = options.prepared ?? prepareDecoder(await files.readBytes(file), label, { ...options, ...(fusedAttentionTap ? { fusedAttentionTap } : {}) });
   const missing: string[] = [];
   for (const data of prepared.info.externalDataFiles) if (!(await files.exists(siblingPath(file, data)))) missing.push(siblingPath(file, data));
   if (missing.length)

@@ -1,4 +1,4 @@
-import type { OrtSession, TensorFactory } from '@icot/onnx-decoding';
+import type { FusedAttentionTap, OrtSession, TensorFactory } from '@icot/onnx-decoding';
 
 /** One graph of a model, as the assembly asks a {@link SessionFactory} for it. */
 export interface GraphSource {
@@ -26,6 +26,12 @@ export interface GraphSource {
 export interface SessionFactory {
   /** Tensors of the runtime whose sessions this factory makes. */
   readonly tensors: TensorFactory;
+  /**
+   * How attention of fused attention nodes must be tapped for the execution providers this
+   * factory's sessions run on (default `qk-output`, CPU kernels only): `fusedAttentionTapFor(providers)`
+   * from `@icot/onnx-decoding` picks it.
+   */
+  readonly fusedAttentionTap?: FusedAttentionTap;
   /** A session for `graph`; throws a `ModelFilesError` naming `graph.label` when the runtime cannot load it. */
   createSession(graph: GraphSource): Promise<OrtSession>;
 }

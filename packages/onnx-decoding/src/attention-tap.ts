@@ -11,6 +11,7 @@ import {
   type OnnxModelInfo,
   type OnnxNode,
 } from '@icot/onnx-proto';
+import { RecomputeConstants, recomputedTapNodes, type FusedAttentionTap } from './attention-recompute.js';
 
 /** Decoder attention shapes the tap reads. */
 export type AttentionGraphShape = 'softmax' | 'group-query-attention' | 'multi-head-attention';
@@ -18,7 +19,7 @@ export type AttentionGraphShape = 'softmax' | 'group-query-attention' | 'multi-h
 /** Human-readable list of supported attention graph shapes (for error messages). */
 export const SUPPORTED_ATTENTION_SHAPES =
   'plain attention (MatMul -> Softmax -> MatMul, one Softmax over the last axis of [batch, heads, query, key] per layer), ' +
-  'com.microsoft GroupQueryAttention (read through qk_output=2, CPU provider) and com.microsoft MultiHeadAttention (read through its qk output)';
+  'com.microsoft GroupQueryAttention and MultiHeadAttention (read through their attention output on the CPU provider, or recomputed from the query and present keys on other providers)';
 
 /** Where attention probabilities appear in a decoder graph. */
 export type AttentionSites =
@@ -118,12 +119,22 @@ export interface TappedModel {
  * probabilities averaged over heads ([batch, keys], float32), computed inside the graph so the
  * [batch, heads, query, key] tensors never leave it:
  * - plain graphs: from the Softmax output;
- * - GroupQueryAttention: the node gets `qk_output = 2` and a 4th output (post-softmax probabilities);
- * - MultiHeadAttention: the node gets its 4th output (scaled scores) and the tap applies Softmax
- *   to the last query row (its causal mask does not touch that row).
+ * - GroupQueryAttention with `fused: 'qk-output'` (default): the node gets `qk_output = 2` and a
+ *   4th output (post-softmax probabilities) - onnxruntime's CPU kernel only;
+ * - MultiHeadAttention with `fused: 'qk-output'`: the node gets its 4th output (scaled scores) and
+ *   the tap applies Softmax to the last query row (its causal mask does not touch that row);
+ * - either with `fused: 'recompute'`: the node is left untouched and the row is recomputed from
+ *   its query and present keys with plain operators, for every execution provider (see
+ *   {@link FusedAttentionTap}).
  * Only the ModelProto changes; external weight files are referenced as before.
  */
-export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites, { supported: true }>, layers?: readonly number[]): TappedModel {
+export function tapAttention(
+  model: OnnxModelInfo,
+  sites: Extract<AttentionSites, { supported: true }>,
+  layers?: readonly number[],
+  fused: FusedAttentionTap = 'qk-output',
+): TappedModel {
+  if (sites.shape !== 'softmax' && fused === 'recompute') return recomputeTaps(model, sites, layers);
   const chosen = layers ?? sites.nodes.map((_, i) => i);
   const opset = model.opsets.get('') ?? 13;
   const starts = `${TAP_PREFIX}starts`;
@@ -226,6 +237,29 @@ export function tapAttention(model: OnnxModelInfo, sites: Extract<AttentionSites
     append: {
       initializers: [...initializers, ...(producerOf.size ? [floatTensor(zero, [0], [])] : [])],
       valueInfos: fusedOutputs.map((name) => encodeValueInfo(name, computeType)),
+      outputs: outputs.map((o) => encodeValueInfo(o, OnnxDataType.FLOAT, ['batch_size', 'total_sequence_length'])),
+    },
+  });
+  return { bytes, outputs, layers: chosen };
+}
+
+/**
+ * Taps that recompute each chosen fused attention node's last attention row from its query and
+ * present keys (the nodes themselves are not changed): the recomputed nodes follow their node.
+ */
+function recomputeTaps(model: OnnxModelInfo, sites: Extract<AttentionSites, { supported: true }>, layers?: readonly number[]): TappedModel {
+  const chosen = layers ?? sites.nodes.map((_, i) => i);
+  const constants = new RecomputeConstants(`${TAP_PREFIX}c/`);
+  const outputs = chosen.map(tapOutputName);
+  // built first: the shared constants must all be known when the graph is written
+  const taps = new Map(chosen.map((layer) => [sites.nodes[layer]!.index, recomputedTapNodes(sites.nodes[layer]!, model, `${TAP_PREFIX}l${layer}/`, tapOutputName(layer), constants)]));
+  const bytes = editGraph(model, {
+    nodes: (node, raw) => {
+      const tap = taps.get(node.index);
+      return tap ? concat([nodeField(raw), ...tap.map((n) => nodeField(encodeNode(n)))]) : undefined;
+    },
+    append: {
+      initializers: constants.initializers(),
       outputs: outputs.map((o) => encodeValueInfo(o, OnnxDataType.FLOAT, ['batch_size', 'total_sequence_length'])),
     },
   });

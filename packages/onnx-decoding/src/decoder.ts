@@ -1,6 +1,7 @@
 import { ModelConfigError, ModelFilesError, type ModelCapabilities } from '@icot/core';
 import { parseOnnxModel, type OnnxModelInfo } from '@icot/onnx-proto';
-import { findAttentionSites, tapAttention, type AttentionGraphShape } from './attention-tap.js';
+import { recomputeUnsupportedReason, type FusedAttentionTap } from './attention-recompute.js';
+import { findAttentionSites, tapAttention, type AttentionGraphShape, type AttentionSites } from './attention-tap.js';
 import { resolveAttentionLayers, type AttentionLayerSetting } from './layers.js';
 import { findLogitsProjection, LOGITS_TO_KEEP_INPUTS, sliceLogitsToLastPosition, type LogitsRows } from './logits.js';
 import { inputSpecs, type OrtSession } from './tensors.js';
@@ -18,6 +19,12 @@ export interface DecoderPreparation {
    * row of vocabulary size instead of one per input position; 'all' keeps every row.
    */
   readonly logits?: 'last' | 'all';
+  /**
+   * How attention of fused attention nodes (GroupQueryAttention, MultiHeadAttention) is tapped
+   * (default 'qk-output', which only onnxruntime's CPU kernels write): pick it for the execution
+   * providers the graph will run on with `fusedAttentionTapFor(executionProviders)`.
+   */
+  readonly fusedAttentionTap?: FusedAttentionTap;
 }
 
 /** A decoder graph checked against the onnx-community contract, with attention taps when supported. */
@@ -34,6 +41,8 @@ export interface PreparedDecoder {
   /** Decoder layers the taps report, averaged into the attention row. */
   readonly attentionLayers: readonly number[];
   readonly attentionShape: AttentionGraphShape | undefined;
+  /** How fused attention is tapped (undefined for plain graphs and untapped decoders). */
+  readonly fusedAttentionTap: FusedAttentionTap | undefined;
   readonly unavailableReason: string | undefined;
   /** `inputs_embeds` or `input_ids`. */
   readonly mainInput: string;
@@ -69,11 +78,20 @@ export function prepareDecoder(bytes: Uint8Array, label: string, options: Decode
     });
   const layers = info.inputs.filter((i) => /^past_key_values\.\d+\.key$/.test(i.name)).length;
   const attentionLayers = resolveAttentionLayers(options.attentionLayers, layers);
-  const sites =
+  const fused = options.fusedAttentionTap ?? 'qk-output';
+  let sites: AttentionSites =
     options.tapAttention === false
       ? ({ supported: false, reason: 'the model was loaded without attention taps (tapAttention: false).' } as const)
       : findAttentionSites(info, layers);
-  const tapped = sites.supported ? tapAttention(info, sites, attentionLayers) : undefined;
+  if (sites.supported && sites.shape !== 'softmax' && fused === 'recompute') {
+    const why = recomputeUnsupportedReason(info, attentionLayers.map((layer) => sites.supported && sites.nodes[layer]!).filter((n) => n !== false));
+    if (why)
+      sites = {
+        supported: false,
+        reason: `on execution providers other than the CPU the attention of fused attention nodes is recomputed from plain operators, but ${why}. Run on executionProviders: ['cpu'] to read it through the node's own attention output.`,
+      };
+  }
+  const tapped = sites.supported ? tapAttention(info, sites, attentionLayers, fused) : undefined;
   let edited = tapped?.bytes;
   let logits: LogitsRows;
   const keepInput = info.inputs.find((i) => (LOGITS_TO_KEEP_INPUTS as readonly string[]).includes(i.name));
@@ -95,6 +113,7 @@ export function prepareDecoder(bytes: Uint8Array, label: string, options: Decode
     tapOutputs: tapped?.outputs,
     attentionLayers,
     attentionShape: sites.supported ? sites.shape : undefined,
+    fusedAttentionTap: sites.supported && sites.shape !== 'softmax' ? fused : undefined,
     unavailableReason: sites.supported ? undefined : sites.reason,
     mainInput: mainInput!,
     layers,
@@ -129,6 +148,7 @@ export function describeDecoder(prepared: PreparedDecoder, session: OrtSession, 
     logits: prepared.logits,
     attentionLayers: prepared.attentionLayers,
     attentionShape: prepared.attentionShape,
+    fusedAttentionTap: prepared.fusedAttentionTap,
     unavailableReason: prepared.unavailableReason,
     mainInput: prepared.mainInput,
     layers: prepared.layers,

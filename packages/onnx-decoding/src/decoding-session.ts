@@ -205,9 +205,10 @@ export class OnnxDecodingSession implements DecodingSessionV2 {
     const plain = this.parts.plainFetches;
     const fetches = taps === NO_TAPS ? plain : [...plain, ...new Set([...(taps.whole ?? []), ...(taps.layers ?? [])])];
     const main = await this.parts.encodeSegments(segments, length);
-    // Fused attention ops materialise [heads, S, T] only because of the tap: long steps go in
-    // chunks so that stays [heads, chunk, T]. Plain graphs hold it anyway and run in one piece.
-    const chunk = decoder.attentionShape && decoder.attentionShape !== 'softmax' && this.parts.prefillChunk > 0 ? this.parts.prefillChunk : length;
+    // Fused attention ops materialise [heads, S, T] only because of their attention output
+    // (qk-output taps): long steps go in chunks so that stays [heads, chunk, T]. Plain graphs hold
+    // it anyway, and recomputed taps read one row: they run in one piece.
+    const chunk = decoder.fusedAttentionTap === 'qk-output' && this.parts.prefillChunk > 0 ? this.parts.prefillChunk : length;
     let out: Record<string, Tensor> | undefined;
     for (let start = 0; start < length; start += chunk) {
       const end = Math.min(length, start + chunk);

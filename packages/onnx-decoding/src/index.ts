@@ -15,6 +15,7 @@ export {
   type AttentionSites,
   type TappedModel,
 } from './attention-tap.js';
+export { fusedAttentionTapFor, type FusedAttentionTap } from './attention-recompute.js';
 export {
   decoderCapabilities,
   describeDecoder,
