@@ -100,7 +100,7 @@ describe('icot run --json', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.schemaVersion).toBe(1);
-    expect(doc.trigger).toEqual({ name: 'signal', signal: 'token-ids', tokenIds: demoModel.signalTokenIds, every: 2, reason: expect.stringMatching(/demo model/) });
+    expect(doc.trigger).toEqual({ name: 'signal', signal: 'token-ids', tokenIds: demoModel.signalTokenIds, every: 2, options: null, reason: expect.stringMatching(/demo model/) });
     expect(doc.settings).toMatchObject({ k: 16, maxInsertions: 3, maxNewTokens: 24 });
     expect(doc.warnings).toEqual([]);
     // each insertion's whole attention row over the query image, and the image's patch boxes to draw it on
