@@ -1,4 +1,4 @@
-import { OptionError, type ICoTEvent, type ICoTResult, type SamplingOptions } from '@icot/core';
+import { OptionError, type ChatMessage, type ICoTEvent, type ICoTResult, type SamplingOptions } from '@icot/core';
 import type { DownloadProgress } from '@icot/backend-onnx';
 import type { FileHash } from './record.js';
 
@@ -34,8 +34,13 @@ export interface ModelDescription {
 /** An image: a PNG or JPEG file, or its bytes (`name` is used in error messages). */
 export type ImageSource = { readonly path: string } | { readonly bytes: Uint8Array; readonly name?: string };
 
-/** The prompt: a question formatted with the model's chat template, or an already formatted prompt. */
-export type PromptDescription = { readonly question: string } | { readonly text: string };
+/**
+ * The prompt: a question (the query image, then the question, formatted with the model's chat
+ * template), chat messages whose `{ type: 'image' }` parts take the images in order (formatted with
+ * the template; several images and a system message, as one-shot demonstrations need), or an already
+ * formatted prompt.
+ */
+export type PromptDescription = { readonly question: string } | { readonly messages: readonly ChatMessage[] } | { readonly text: string };
 
 /**
  * A patch selector by name, with its options as its package documents them: `ads`
@@ -82,8 +87,9 @@ export interface TriggerDescription {
 export interface RunDescription {
   readonly model: ModelDescription;
   /**
-   * Images in prompt order: the query image first, then images for one-shot demonstrations
-   * (numbered 2, 3 ... in the region syntax). ICoT selects from the last whole image.
+   * Images: with a `question` prompt the query image first, then images for one-shot
+   * demonstrations (numbered 2, 3 ... in the region syntax); with `messages` or `text`, the order
+   * in which the prompt's whole-image parts take them. ICoT selects from the last whole image.
    */
   readonly images: readonly ImageSource[];
   /** Refuse images whose header declares more pixels than this (default Pillow's `MAX_IMAGE_PIXELS`). */
@@ -214,6 +220,21 @@ export function checkSignalTokenIds(tokenIds: readonly number[], vocabSize: numb
     );
 }
 
+/** Chat messages: a role and a text content, or a list of `{ type: 'text', text }` and `{ type: 'image' }` parts. */
+function checkMessages(messages: readonly unknown[]): void {
+  const hint = "Write each message as { role: 'system' | 'user' | 'assistant', content: string | [{ type: 'image' }, { type: 'text', text }] }.";
+  if (messages.length === 0) throw new OptionError('The prompt has no chat messages.', { hint });
+  messages.forEach((message, i) => {
+    const ok =
+      isObject(message) &&
+      ['system', 'user', 'assistant'].includes(message['role'] as string) &&
+      (typeof message['content'] === 'string' ||
+        (Array.isArray(message['content']) &&
+          message['content'].every((part: unknown) => isObject(part) && (part['type'] === 'image' || (part['type'] === 'text' && typeof part['text'] === 'string')))));
+    if (!ok) throw new OptionError(`Chat message ${i + 1} of the prompt is not a message.`, { hint });
+  });
+}
+
 function checkOptionsObject(what: string, options: unknown): void {
   if (options !== undefined && (!isObject(options) || Array.isArray(options)))
     throw new OptionError(`${what} must be an object, got ${Array.isArray(options) ? 'an array' : JSON.stringify(options)}.`, { hint: 'Pass an object of option names and values, e.g. { "delta": 0.2 }.' });
@@ -237,10 +258,12 @@ export function checkRunDescription(description: unknown): asserts description i
     if (!ok) throw new OptionError(`Image ${i + 1} of the run description is neither { path } nor { bytes }.`, { hint: 'Pass a file path or the file bytes as a Uint8Array.' });
   });
   if (description['imageAlpha'] !== undefined) oneOf('Image alpha handling', description['imageAlpha'], ['composite', 'drop']);
-  if (!isObject(prompt) || (typeof prompt['question'] !== 'string') === (typeof prompt['text'] !== 'string'))
-    throw new OptionError('The run description needs exactly one prompt: a question or a formatted text.', {
-      hint: 'Pass prompt: { question } or prompt: { text } (an already formatted prompt).',
+  const forms = isObject(prompt) ? [typeof prompt['question'] === 'string', Array.isArray(prompt['messages']), typeof prompt['text'] === 'string'].filter(Boolean).length : 0;
+  if (forms !== 1)
+    throw new OptionError('The run description needs exactly one prompt: a question, chat messages or a formatted text.', {
+      hint: 'Pass prompt: { question }, prompt: { messages } or prompt: { text } (an already formatted prompt).',
     });
+  if ('messages' in (prompt as object)) checkMessages((prompt as { messages: unknown[] }).messages);
   if (selector !== undefined) {
     oneOf('Selector', isObject(selector) ? selector['name'] : selector, SELECTORS);
     checkOptionsObject(`The ${String((selector as Record<string, unknown>)['name'])} selector's options`, (selector as Record<string, unknown>)['options']);

@@ -132,10 +132,13 @@ export async function executeRun(description: RunDescription, options: ExecuteRu
       images.push({ width: rgb.width, height: rgb.height, rows: image.grid.rows, cols: image.grid.cols, tiles: imageTiles(image).length, patches: image.patchCount });
     }
     emit({ type: 'images-encoded', images });
+    const given = description.prompt;
     const prompt: PromptInput =
-      'text' in description.prompt
-        ? { text: description.prompt.text, images: encoded }
-        : { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: description.prompt.question }] }], images: encoded };
+      'text' in given
+        ? { text: given.text, images: encoded }
+        : 'messages' in given
+          ? { messages: given.messages, images: encoded }
+          : { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: given.question }] }], images: encoded };
     const tokenTexts: string[] = [];
     const strategies = createStrategies(description, model);
     const result = await generateICoT({

@@ -168,7 +168,26 @@ describe('ChildRunner', () => {
     const runner = new ChildRunner();
     await expect(runner.run({ ...oracleRun, selector: { name: 'magic' as 'ads' } })).rejects.toThrow(OptionError);
     await expect(runner.run({ ...oracleRun, prompt: {} as RunDescription['prompt'] })).rejects.toThrow(/exactly one prompt/);
+    await expect(runner.run({ ...oracleRun, prompt: { question: 'q', messages: [] } as unknown as RunDescription['prompt'] })).rejects.toThrow(/exactly one prompt/);
+    await expect(runner.run({ ...oracleRun, prompt: { messages: [] } })).rejects.toThrow(/no chat messages/);
+    await expect(runner.run({ ...oracleRun, prompt: { messages: [{ role: 'user', content: [{ type: 'picture' }] }] } } as unknown as RunDescription)).rejects.toThrow(/message 1 of the prompt/);
     expect(runner.pid).toBeUndefined();
+  });
+
+  it('prompt { messages }: chat messages with image parts, formatted by the model, as a question would be', async () => {
+    const question = 'Which shape is this?';
+    const base: RunDescription = { model: oracleRun.model, images: [{ path: image }, { path: image }], prompt: { question }, maxNewTokens: 6, maxInsertions: 0 };
+    const one = { ...base, images: [{ path: image }] };
+    const asQuestion = await executeRun(one);
+    const asMessages = await executeRun({ ...one, prompt: { messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }] } });
+    expect(asMessages.result.tokens).toEqual(asQuestion.result.tokens);
+    expect(asMessages.result.usage).toEqual(asQuestion.result.usage);
+    // a system message and two whole images: the second image adds its patches and its <|vision_start|> <|vision_end|> frame
+    const system = { role: 'system' as const, content: 'Be brief.' };
+    const two = await executeRun({ ...base, prompt: { messages: [system, { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'An example.' }, { type: 'image' }, { type: 'text', text: question }] }] } });
+    const single = await executeRun({ ...one, prompt: { messages: [system, { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'An example.' }, { type: 'text', text: question }] }] } });
+    expect(two.result.usage.promptTokens).toBe(single.result.usage.promptTokens + two.images[1]!.patches + 2);
+    expect(two.result.queryImage.index).toBe(1); // the last whole image is the query image
   });
 
   it('serves consecutive runs from one child with the loaded model, and takes image bytes', async () => {
