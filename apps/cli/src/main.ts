@@ -4,6 +4,7 @@ import { CACHE_HELP, cacheCommand } from './cache.js';
 import { EVAL_HELP, evalCommand } from './eval/index.js';
 import { parseRunOptions, RUN_HELP } from './options.js';
 import { runCommand, type CommandIo } from './run.js';
+import { loadWebCommand } from './web.js';
 
 const HELP = `Usage: icot <command> [options]
 
@@ -11,6 +12,7 @@ Commands
   run        run Interleaved-Modal Chain-of-Thought on an image and a question
   cache      show or clear downloaded models and tapped copies (icot cache path|list|clear)
   eval       score predictions on M3CoT, ScienceQA, LLaVA-W as the papers do (icot eval score)
+  web        serve the web app and its HTTP API on 127.0.0.1 (package @icot/web; icot web --help)
   help       show this help (icot help run: help of a command)
 
 Options
@@ -43,6 +45,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     const [command, ...rest] = args;
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       const topic = command === 'help' ? rest[0] : undefined;
+      if (topic === 'web') return await (await loadWebCommand())(['--help'], io);
       const text = topic === undefined ? HELP : HELP_TOPICS[topic];
       if (text === undefined)
         throw new OptionError(`There is no help on '${topic}'.`, { hint: `Help topics: ${Object.keys(HELP_TOPICS).join(', ')} (icot help run).` });
@@ -63,6 +66,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     }
     if (command === 'cache') return await cacheCommand(rest, io);
     if (command === 'eval') return await evalCommand(rest, io);
+    if (command === 'web') return await (await loadWebCommand())(rest, io);
     throw new OptionError(`Unknown command '${command}'.`, { hint: "Run 'icot help' for the list of commands." });
   } catch (error) {
     // under --json, scripts read the error from stdout: {"schemaVersion", "error": {"code", "message", "hint"}}
