@@ -15,6 +15,8 @@ export {
   type SkippedRecord,
 } from './datasets.js';
 export {
+  byCodePoint,
+  orderDomains,
   scoreMultipleChoice,
   scoreRougeL,
   type MultipleChoiceScore,
@@ -26,3 +28,49 @@ export {
 } from './score.js';
 export { ROUGE_BETA, lcsLength, numpyMean, rougeL } from './rouge.js';
 export { parseJsonl, type JsonLine } from './jsonl.js';
+export { parseResultLines, parseRunFile, type FailedSample, type ResultLines, type RunFile, type SampleResult, type SampleUsage, type ShardInfo } from './results.js';
+export {
+  canonicalJson,
+  expectedSampleIds,
+  mergeShards,
+  summarizeRun,
+  type InsertionSummary,
+  type MergedRun,
+  type MultipleChoiceRunReport,
+  type RougeRunReport,
+  type RunReport,
+  type RunReportBase,
+  type ShardInput,
+  type SplitSample,
+  type SummarizeOptions,
+  type UsageSummary,
+} from './report.js';
+export {
+  STRATEGY_FLAGS,
+  checkSweepSpec,
+  decideCell,
+  findNoInsertionControl,
+  findRandomControl,
+  flagArgs,
+  flagName,
+  fnv1a,
+  folderName,
+  insertsNothing,
+  noInsertionFlags,
+  parseSweepSpec,
+  planSweep,
+  randomFlags,
+  type AxisValue,
+  type CellDecision,
+  type CellFolderState,
+  type CellRole,
+  type FlagValue,
+  type NamedStrategy,
+  type SweepCell,
+  type SweepPlan,
+  type SweepSpec,
+} from './sweep.js';
+export { compareSweep, type SweepComparison, type SweepRow } from './compare.js';
+export { PUBLISHED_RESULTS, publishedResults, type PublishedResult } from './paper.js';
+export { PALETTE, barChart, escapeXml, lineChart, niceTicks, scatterChart } from './charts.js';
+export { axisText, percent, points, renderRunHtml, renderRunMarkdown, renderSweepHtml, renderSweepMarkdown, runHeadline, scoreTable, sweepTable } from './render.js';

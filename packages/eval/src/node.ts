@@ -139,3 +139,5 @@ export async function loadMultipleChoice(name: 'm3cot' | 'scienceqa', dir: strin
   }
   return loadScienceQA(dir, options);
 }
+
+export { isRunFolder, loadSplitSamples, readRunFolder, reportRunFolder, type RunFolderReport, type RunFolderReportOptions } from './node-runs.js';

@@ -47,7 +47,7 @@ export interface MultipleChoiceScoreOptions {
 const DOMAIN_ORDER = ['science', 'commonsense', 'mathematics']; // M3CoT utils/common_tool.py sort_metric
 
 /** Python's sort of str keys: by code point. */
-function byCodePoint(a: string, b: string): number {
+export function byCodePoint(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
@@ -57,7 +57,8 @@ function byCodePoint(a: string, b: string): number {
   return x.length - y.length;
 }
 
-function orderDomains(domains: Iterable<string>): string[] {
+/** Domains in M3CoT's `sort_metric` order (science, commonsense, mathematics), then others by code point. */
+export function orderDomains(domains: Iterable<string>): string[] {
   const rank = (d: string): number => (DOMAIN_ORDER.includes(d) ? DOMAIN_ORDER.indexOf(d) : DOMAIN_ORDER.length);
   return [...domains].sort((a, b) => rank(a) - rank(b) || byCodePoint(a, b));
 }

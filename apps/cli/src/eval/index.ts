@@ -4,7 +4,9 @@
  */
 import { OptionError } from '@icot/core';
 import type { CommandIo } from '../run.js';
+import { REPORT_HELP, reportCommand } from './report.js';
 import { SCORE_HELP, scoreCommand } from './score.js';
+import { SWEEP_HELP, sweepCommand } from './sweep.js';
 
 /** Help of `icot eval`. */
 export const EVAL_HELP = `Usage: icot eval <subcommand> [options]
@@ -15,6 +17,12 @@ the papers' code scores them.
   icot eval score --dataset m3cot|scienceqa|llava-w --predictions <file> [--data <dir>] [--json]
       re-score a predictions file: M3CoT's published prediction files, ICoT's outputs, icot's
       results, LLaVA answer files (icot eval score --help for the options and the rules)
+  icot eval report <out> [--json | --markdown] [--html <file>] [--data <dir>] [--paper]
+      the report of an icot eval run folder: shards merged, missing samples listed, accuracy or
+      ROUGE-L by domain, topic or category, the insertions' cost; --sweep <dir> for a sweep
+  icot eval sweep <file> [--out <dir>] [--jobs <n>] [--dry-run] [--json] [--paper]
+      run a grid of icot eval run configurations (JSON or YAML) with the controls (no insertion,
+      random selector at the same k), each into its own folder, resumable; then compare them
 `;
 
 /** `icot eval <subcommand> ...`. Returns the exit code. */
@@ -30,6 +38,20 @@ export async function evalCommand(args: readonly string[], io: CommandIo): Promi
       return 0;
     }
     return scoreCommand(rest, io);
+  }
+  if (sub === 'report') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(REPORT_HELP);
+      return 0;
+    }
+    return reportCommand(rest, io);
+  }
+  if (sub === 'sweep') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(SWEEP_HELP);
+      return 0;
+    }
+    return sweepCommand(rest, io);
   }
   throw new OptionError(`Unknown subcommand 'icot eval ${sub}'.`, { hint: "Run 'icot eval --help' for the subcommands." });
 }
