@@ -67,8 +67,8 @@ async function readPromptFile(path: string): Promise<string> {
   }
 }
 
-/** The run `icot run` asks for, as a description for `@icot/runner` (strategies by name). */
-function describeRun(options: RunOptions, imagePath: string, prompt: RunDescription['prompt'], signal: 'newline' | { readonly tokenIds: readonly number[] }, trigger: TriggerInfo): RunDescription {
+/** The run `icot run` asks for, as a description for `@icot/runner` (strategies by name; `icot eval run` starts from it too). */
+export function describeRun(options: RunOptions, imagePath: string, prompt: RunDescription['prompt'], signal: 'newline' | { readonly tokenIds: readonly number[] }, trigger: TriggerInfo): RunDescription {
   return {
     model: {
       source: options.model === undefined ? demoModel.dir : existsSync(options.model) ? resolve(options.model) : options.model,
@@ -257,7 +257,7 @@ const DEMO_TRIGGER_SETTINGS: Readonly<Record<Exclude<TriggerName, 'signal'>, Rea
 };
 
 /** The trigger a run uses and why. */
-function describeTrigger(options: RunOptions, signal: 'newline' | { readonly tokenIds: readonly number[] }, isDemo: boolean): TriggerInfo {
+export function describeTrigger(options: RunOptions, signal: 'newline' | { readonly tokenIds: readonly number[] }, isDemo: boolean): TriggerInfo {
   if (options.trigger !== 'signal') {
     const given = Object.keys(options.triggerOptions).length > 0;
     const useDemo = isDemo && !given;

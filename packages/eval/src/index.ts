@@ -74,3 +74,23 @@ export { compareSweep, type SweepComparison, type SweepRow } from './compare.js'
 export { PUBLISHED_RESULTS, publishedResults, type PublishedResult } from './paper.js';
 export { PALETTE, barChart, escapeXml, lineChart, niceTicks, scatterChart } from './charts.js';
 export { axisText, percent, points, renderRunHtml, renderRunMarkdown, renderSweepHtml, renderSweepMarkdown, runHeadline, scoreTable, sweepTable } from './render.js';
+export {
+  CHAMELEON_SEPARATOR,
+  DDCOT_UNCERTAIN,
+  EVAL_METHODS,
+  PROMPT_STYLES,
+  parseDecomposition,
+  pythonRepr,
+  runMethod,
+  stageSeed,
+  type EvalMethod,
+  type EvalSample,
+  type MethodRun,
+  type MethodSettings,
+  type PromptStyle,
+  type StageImage,
+  type StagePrompt,
+} from './methods.js';
+export { ICOT_DEMONSTRATION, demonstrationRegions, regionTag, type Demonstration, type DemonstrationImageGrid, type DemonstrationStep, type GridRegion } from './demonstration.js';
+export { parseShard, selectSamples, shardFileNames, shardFromEnvironment, type ResolvedShard, type SelectedSample, type SelectionOptions, type Shard } from './shard.js';
+export { diffConfigurations, shortValue, type ConfigDifference } from './run-config.js';

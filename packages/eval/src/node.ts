@@ -141,3 +141,5 @@ export async function loadMultipleChoice(name: 'm3cot' | 'scienceqa', dir: strin
 }
 
 export { isRunFolder, loadSplitSamples, readRunFolder, reportRunFolder, type RunFolderReport, type RunFolderReportOptions } from './node-runs.js';
+
+export { ResultsFile, hashFile, readJsonIfPresent, writeJsonAtomic, type ResultRecord, type ResultsState } from './node-run-files.js';

@@ -5,6 +5,7 @@
 import { OptionError } from '@icot/core';
 import type { CommandIo } from '../run.js';
 import { REPORT_HELP, reportCommand } from './report.js';
+import { EVAL_RUN_HELP, evalRunCommand } from './run.js';
 import { SCORE_HELP, scoreCommand } from './score.js';
 import { SWEEP_HELP, sweepCommand } from './sweep.js';
 
@@ -14,6 +15,9 @@ export const EVAL_HELP = `Usage: icot eval <subcommand> [options]
 Evaluation on the sets ICoT reports (M3CoT, ScienceQA, LLaVA-Bench-in-the-Wild), scored exactly as
 the papers' code scores them.
 
+  icot eval run --dataset m3cot|scienceqa|llava-w --data <dir> --method <method> --out <dir> [options]
+      run no-cot, cot, ccot, ddcot or icot (zero- or one-shot) over a split with a model: one
+      JSON line per sample, resumable, sharded (--shard i/n, or Slurm / Indexed Job with auto)
   icot eval score --dataset m3cot|scienceqa|llava-w --predictions <file> [--data <dir>] [--json]
       re-score a predictions file: M3CoT's published prediction files, ICoT's outputs, icot's
       results, LLaVA answer files (icot eval score --help for the options and the rules)
@@ -38,6 +42,13 @@ export async function evalCommand(args: readonly string[], io: CommandIo): Promi
       return 0;
     }
     return scoreCommand(rest, io);
+  }
+  if (sub === 'run') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(EVAL_RUN_HELP);
+      return 0;
+    }
+    return evalRunCommand(rest, io);
   }
   if (sub === 'report') {
     if (rest.includes('--help') || rest.includes('-h')) {
