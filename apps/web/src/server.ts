@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { AbortedError, errorDocument, IcotError, ImageError, JSON_SCHEMA_VERSION, OptionError } from '@icot/core';
@@ -55,6 +55,8 @@ export type ServerRunEvent =
 const MAX_BUFFERED_EVENT_BYTES = 64 * 1024 * 1024;
 /** A comment line this often keeps idle event streams open through proxies and finds clients that left. */
 const KEEP_ALIVE_MS = 15_000;
+/** How long a connection whose request body is refused unread stays half-open for the client to read the answer. */
+const LINGER_MS = 2_000;
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
@@ -73,9 +75,33 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
   response.end(text);
 }
 
+/**
+ * Answer a refused request with the JSON error. When the refusal closes the connection (a body
+ * the server will not read), the answer is written straight to the socket and only the sending
+ * side is closed: the socket stops being read (what arrives waits in kernel buffers), and it is
+ * destroyed after {@link LINGER_MS}. Closing at once would make the kernel reset the connection
+ * over the unread bytes, and a client still sending its body could lose the answer.
+ */
 function refuse(response: ServerResponse, refusal: RequestRefusal): void {
   if (response.headersSent) return;
-  sendJson(response, refusal.status, errorDocument(refusal.error), { ...refusal.headers, ...(refusal.closeConnection ? { connection: 'close' } : {}) });
+  const socket = response.socket;
+  if (!refusal.closeConnection || !socket) return sendJson(response, refusal.status, errorDocument(refusal.error), refusal.headers);
+  const body = JSON.stringify(errorDocument(refusal.error));
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    ...refusal.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+    connection: 'close',
+  };
+  const head = `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  response.req.pause();
+  socket.pause();
+  socket.end(head + body);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
