@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Writes the models of the GPU probe (probe.mjs beside this file) into OUT/models/<shape>/:
 // a tiny Qwen2-VL decoder of each attention shape icot taps (plain Softmax, GroupQueryAttention,
-// MultiHeadAttention; built by @icot/testing), as generated (plain.onnx) and with icot's attention
-// taps added (tapped.onnx), and spec.json (inputs, tap output names).
+// MultiHeadAttention; built by @icot/testing), as generated (plain.onnx), with icot's attention
+// taps added as on the CPU (tapped.onnx) and, for the fused shapes, with the taps that recompute
+// the row from plain operators for GPU providers (recomputed.onnx), and spec.json (inputs, tap
+// output names).
 //
 //   pnpm build && node scripts/gpu-probe/make-models.mjs OUT
 //
@@ -43,6 +45,8 @@ for (const attention of ['softmax', 'group-query-attention', 'multi-head-attenti
     mkdirSync(target, { recursive: true });
     writeFileSync(join(target, 'plain.onnx'), bytes);
     writeFileSync(join(target, 'tapped.onnx'), tapped.bytes);
+    // fused attention: the tap that recomputes the row from plain operators (for GPU providers)
+    if (sites.shape !== 'softmax') writeFileSync(join(target, 'recomputed.onnx'), tapAttention(model, sites, undefined, 'recompute').bytes);
     const spec = { attention, shape: sites.shape, taps: tapped.outputs, inputs: model.inputs.map((i) => ({ name: i.name, elemType: i.elemType, dims: i.dims })) };
     writeFileSync(join(target, 'spec.json'), `${JSON.stringify(spec, null, 1)}\n`);
     console.error(`${attention}: ${target}`);
