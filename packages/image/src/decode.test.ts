@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { IcotError, ImageError, type RgbImage } from '@icot/core';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
@@ -161,6 +162,20 @@ describe('decodeImage: PNG', () => {
     const gray = makePng({ width: 2, height: 1, bitDepth: 8, colorType: 0, rows: [[5, 6]], trns: [0, 5] });
     expect(decodeImage(gray, { alpha: 'drop' })).toEqual(rgb(2, 1, [5, 5, 5, 6, 6, 6]));
     expect(decodeImage(gray)).toEqual(rgb(2, 1, [255, 255, 255, 6, 6, 6]));
+  });
+});
+
+describe('decodeImage: compressed text chunks', () => {
+  it("reads an EXIF orientation kept in a zTXt chunk only through options.inflate (the Node entry's is built in)", async () => {
+    const golden = (path: string) => new Uint8Array(readFileSync(new URL(`../test/goldens/${path}`, import.meta.url)));
+    const bytes = golden('inputs/png-raw-profile-6.png');
+    const expected = await decodeImageExact(golden('expected/png-raw-profile-6.png'));
+    const withInflater = decodeImage(bytes, { inflate: (data) => new Uint8Array(inflateSync(data)) });
+    expect([withInflater.width, withInflater.height]).toEqual([expected.width, expected.height]);
+    expect(Buffer.from(withInflater.data).equals(Buffer.from(expected.data))).toBe(true);
+    expect(await decodeImageExact(bytes)).toEqual(withInflater);
+    const without = decodeImage(bytes); // the chunk is skipped: not rotated
+    expect([without.width, without.height]).toEqual([expected.height, expected.width]);
   });
 });
 

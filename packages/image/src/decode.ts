@@ -24,6 +24,13 @@ export interface DecodeOptions {
    * {@link DEFAULT_MAX_IMAGE_PIXELS}, Pillow's `MAX_IMAGE_PIXELS`; `Infinity` for no limit).
    */
   readonly maxPixels?: number;
+  /**
+   * A synchronous zlib inflater for compressed PNG text chunks (zTXt, compressed iTXt), where an
+   * EXIF orientation may be stored as ImageMagick's "Raw profile type exif": without one such
+   * chunks are skipped. The Node entry passes `zlib.inflateSync`; in a browser,
+   * `@icot/backend-web`'s `decodeBrowserImage` inflates them ahead with DecompressionStream.
+   */
+  readonly inflate?: Inflate;
 }
 
 /** A file whose container was read and checked against the pixel limit, ready to decode. */
@@ -36,7 +43,7 @@ export interface PreparedImage {
 }
 
 /** Reads the container, validates options and applies the pixel limit (no pixels decoded yet). */
-export function prepareImage(bytes: Uint8Array, options: DecodeOptions, inflate?: Inflate): PreparedImage {
+export function prepareImage(bytes: Uint8Array, options: DecodeOptions, inflate: Inflate | undefined = options.inflate): PreparedImage {
   const name = options.name ?? 'image';
   const limit = resolvePixelLimit(options.maxPixels);
   const alpha = options.alpha ?? 'composite';

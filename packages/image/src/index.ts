@@ -7,7 +7,7 @@
  * @module
  */
 export { decodeImage, encodePng, type DecodeOptions } from './decode.js';
-export { readImageHeader, type ImageHeader } from './container.js';
+export { readImageHeader, type ImageHeader, type Inflate } from './container.js';
 export type { AlphaHandling } from './convert.js';
 export { DEFAULT_MAX_IMAGE_PIXELS, ImageTooLargeError } from './limits.js';
 export { applyOrientation, type Orientation } from './orientation.js';

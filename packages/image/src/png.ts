@@ -1,17 +1,22 @@
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- pngjs's types, declared here (see pngjs.d.ts)
 /// <reference path="./pngjs.d.ts" />
+import { Buffer as PolyfillBuffer } from 'buffer/index.js'; // the npm package, not Node's built-in module
 import pngjs from 'pngjs';
 import { ascii, damaged, PNG_SIGNATURE, type PngInfo } from './container.js';
 import type { ModePixels } from './convert.js';
 
 const { PNG } = pngjs;
 
-/** Node's `Buffer`, where there is one (the package compiles without Node types). */
-const NodeBuffer = (globalThis as { Buffer?: { from(buffer: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
+/**
+ * Node's `Buffer`, or outside Node the `buffer` package's (the one pngjs's browser build bundles):
+ * pngjs reads its input with Buffer methods (`readUInt32BE` ...), which a plain Uint8Array lacks.
+ */
+const BufferClass: { from(buffer: ArrayBufferLike, offset: number, length: number): Uint8Array } =
+  (globalThis as { Buffer?: { from(buffer: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer ?? PolyfillBuffer;
 
-/** `bytes` as a Node Buffer when there is one (pngjs works on Node Buffers; outside Node its browser build brings its own). */
+/** `bytes` as a Buffer (a view, no copy), as pngjs needs its input (in Node and in browsers). */
 export function toBuffer(bytes: Uint8Array): Uint8Array {
-  return NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+  return BufferClass.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
