@@ -80,6 +80,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'icot-eval-report-'));
   await cp(join(fixtures, 'm3cot-layout'), join(work, 'm3cot'), { recursive: true });
   await cp(join(fixtures, 'llava-bench'), join(work, 'llava-bench'), { recursive: true });
+  // for runs on the demo model: the fixture's M3CoT records with the demo model's image as every sample's image
+  await cp(join(fixtures, 'm3cot-layout'), join(work, 'm3cot-images'), { recursive: true });
+  await mkdir(join(work, 'm3cot-images', 'images'));
+  for (const s of split) await cp(demoModel.image, join(work, 'm3cot-images', 'images', `${s.id}.png`));
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -257,14 +261,11 @@ describe('icot eval sweep <file> and icot eval report --sweep', () => {
     expect(JSON.parse(readFileSync(join(work, 'broken', 'run', 'cell.json'), 'utf8')).flags).toMatchObject({ dataset: 'm3cot', limit: 1, model: 'no-such-model-folder/' });
   }, 60_000);
 
-  it('end to end on the demo model: the grid and its controls run as icot eval run processes, then compared; a second run skips them', async () => {
-    // the fixture's M3CoT records with the demo model's image as every sample's image
-    await cp(join(fixtures, 'm3cot-layout'), join(work, 'm3cot-images'), { recursive: true });
-    await mkdir(join(work, 'm3cot-images', 'images'));
-    for (const s of split.slice(0, 2)) await cp(demoModel.image, join(work, 'm3cot-images', 'images', `${s.id}.png`));
+  it('end to end on the demo model: the grid and its controls run as icot eval run processes (3 at a time), then compared; a second run skips them', async () => {
     await writeFile(join(work, 'tiny.yaml'), 'dataset: m3cot\ndata: m3cot-images\nlimit: 2\noptions: {method: icot, max-new-tokens: 24}\ngrid:\n  k: [4]\n');
-    const r = await icot('eval', 'sweep', 'tiny.yaml', '--json');
+    const r = await icot('eval', 'sweep', 'tiny.yaml', '--json', '--jobs', '3');
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^\[selector-random_k-4\] icot: m3cot\/test, icot: 2 samples/m); // side by side: each run's lines named
     const doc = JSON.parse(r.stdout);
     expect(doc.rows.map((row: { folder: string; role: string; status: string; total: number }) => [row.folder, row.role, row.status, row.total])).toEqual([
       ['k-4', 'grid', 'complete', 2],
@@ -284,5 +285,25 @@ describe('icot eval sweep <file> and icot eval report --sweep', () => {
     const again = await icot('eval', 'sweep', 'tiny.yaml');
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/^icot: sweep tiny: 3 runs into .*tiny \(0 to run, 3 complete\)\n/);
+  }, 120_000);
+
+  it('Ctrl-C stops the sweep and its running child (exit 130); the next run\'s plan skips what finished and runs the rest', async () => {
+    await writeFile(join(work, 'stop.yaml'), 'dataset: m3cot\ndata: m3cot-images\noptions: {method: icot, max-new-tokens: 24}\ngrid:\n  k: [4]\n'); // all 12 samples: the second run is still going when stopped
+    const child = spawn(process.execPath, ['--conditions=@icot/source', '--import', tsx, bin, 'eval', 'sweep', 'stop.yaml'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk;
+        if (stderr.includes('icot: [2/3] no-insertion: run') && !child.killed) child.kill('SIGINT'); // the first run done, the second started
+      });
+      child.on('close', resolve);
+    });
+    expect(code, stderr).toBe(130);
+    const plan = JSON.parse((await icot('eval', 'sweep', 'stop.yaml', '--dry-run', '--json')).stdout);
+    expect(plan.cells.map((c: { folder: string; action: string }) => [c.folder, c.action])).toEqual([
+      ['k-4', 'skip'],
+      ['no-insertion', expect.stringMatching(/^(run|resume)$/)], // stopped before or after its run file was written
+      ['selector-random_k-4', 'run'],
+    ]);
   }, 120_000);
 });

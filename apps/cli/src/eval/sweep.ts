@@ -220,6 +220,7 @@ export async function sweepCommand(args: readonly string[], io: CommandIo): Prom
       io.stderr.write(`icot: [${planned.indexOf(item) + 1}/${planned.length}] ${item.cell.folder}: ${item.decision.action === 'resume' ? `resume (${item.missing ?? '?'} missing)` : 'run'}\n`);
       await mkdir(item.dir, { recursive: true });
       await writeCellFile(item.dir, item.cell);
+      if (io.signal?.aborted) break; // cancelled while the folder was prepared: start no child
       try {
         await runCell(item, io, jobs > 1, children);
       } catch (error) {
