@@ -189,6 +189,7 @@ export async function sweepCommand(args: readonly string[], io: CommandIo): Prom
   const model = spec.model === null ? null : existsSync(resolve(fileDir, spec.model)) ? resolve(fileDir, spec.model) : spec.model;
   const out = typeof values.out === 'string' ? resolve(values.out) : spec.out !== null ? resolve(fileDir, spec.out) : join(fileDir, stem);
   if (resolve(file) === out) throw new OptionError(`The sweep folder would be the sweep file itself (${file}).`, { hint: 'Pass --out <dir>.' });
+  if (existsSync(out) && !(await isFolder(out))) throw new OptionError(`The sweep folder ${out} is a file.`, { hint: 'Give the sweep a folder: --out <dir>.' });
   if (await isRunFolder(out)) throw new OptionError(`${out} holds a run of icot eval run, not a sweep.`, { hint: 'Give the sweep its own folder: --out <dir>.' });
   const base: Record<string, FlagValue> = { dataset: spec.dataset, data, ...(spec.split !== null ? { split: spec.split } : {}), ...(spec.limit !== null ? { limit: spec.limit } : {}), ...(model !== null ? { model } : {}) };
   const plan = planSweep(spec, base, spec.name ?? stem);
