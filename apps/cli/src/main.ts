@@ -11,8 +11,8 @@ const HELP = `Usage: icot <command> [options]
 Commands
   run        run Interleaved-Modal Chain-of-Thought on an image and a question
   cache      show or clear downloaded models and tapped copies (icot cache path|list|clear)
-  eval       run methods on M3CoT, ScienceQA, LLaVA-W (icot eval run), score predictions as the
-             papers do (icot eval score), report on runs and sweeps (icot eval report, icot eval sweep)
+  eval       score predictions on M3CoT, ScienceQA, LLaVA-W as the papers do (icot eval score),
+             run methods on them (icot eval run), report on runs and sweeps (icot eval report, sweep)
   web        serve the web app and its HTTP API on 127.0.0.1 (package @icot/web; icot web --help)
   help       show this help (icot help run: help of a command)
 
