@@ -23,3 +23,15 @@ export function onnxRuntimeWebAssets(): readonly { readonly name: string; readon
   const dir = onnxRuntimeWebDir();
   return ONNXRUNTIME_WEB_FILES.map((name) => ({ name, path: join(dir, name) }));
 }
+
+/**
+ * Module aliases a bundler (Vite `resolve.alias`, esbuild `alias`) needs to put icot's browser
+ * code in a page: `pngjs` (the PNG decoder of `@icot/image`) has no `browser` field, so its Node
+ * build - which requires zlib, stream and util - must be swapped for the browser build it ships
+ * (`pngjs/browser.js`). Paths are absolute (resolved from `@icot/image`, since a pnpm app cannot
+ * resolve its dependencies' dependencies by name).
+ */
+export function browserBundleAliases(): Readonly<Record<string, string>> {
+  const image = createRequire(import.meta.url).resolve('@icot/image/package.json');
+  return { pngjs: createRequire(image).resolve('pngjs/browser.js') };
+}

@@ -1,5 +1,5 @@
 import { ImageError, OptionError, type RgbImage } from '@icot/core';
-import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, ImageTooLargeError, readImageHeader, type DecodeOptions } from '@icot/image';
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, ImageTooLargeError, readImageHeader, type DecodeOptions, type Inflate } from '@icot/image';
 
 /** Options of {@link decodeBrowserImage}. */
 export interface BrowserDecodeOptions extends DecodeOptions {
@@ -23,15 +23,16 @@ interface BitmapCanvas {
 /**
  * Decode PNG or JPEG bytes in a page or worker to 8-bit RGB as Python pipelines see it. PNG goes
  * through `@icot/image`'s environment-neutral decoder: the same pixels as `@icot/image/node` and
- * Pillow (modes, 16-bit, palettes, transparency over white or dropped, EXIF orientation) - except
- * an orientation stored only in a compressed text chunk (zTXt / compressed iTXt, rare), which
- * needs zlib and is not read here. JPEG: see {@link BrowserDecodeOptions.jpeg}. The pixel limit is
- * checked from the header before any decoding.
+ * Pillow (modes, 16-bit, palettes, transparency over white or dropped, EXIF orientation, also
+ * where it is stored in a compressed text chunk: those are inflated ahead with the browser's
+ * DecompressionStream). JPEG: see {@link BrowserDecodeOptions.jpeg}. The pixel limit is checked
+ * from the header before any decoding.
  */
 export async function decodeBrowserImage(bytes: Uint8Array, options: BrowserDecodeOptions = {}): Promise<RgbImage> {
   const name = options.name ?? 'image';
   const header = readImageHeader(bytes, { name });
-  if (header.format === 'png' || options.jpeg === 'jpeg-js') return decodeImage(bytes, options);
+  if (header.format === 'png') return decodeImage(bytes, { ...options, inflate: await inflatedTextChunks(bytes) });
+  if (options.jpeg === 'jpeg-js') return decodeImage(bytes, options);
   const limit = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   if (!(limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && limit > 0)))
     throw new OptionError(`maxPixels must be a positive integer or Infinity (got ${String(limit)}).`, { hint: `Leave it out for the default of ${DEFAULT_MAX_IMAGE_PIXELS} pixels.` });
@@ -68,3 +69,51 @@ export async function decodeBrowserImage(bytes: Uint8Array, options: BrowserDeco
   }
 }
 
+
+/** A 32-bit big-endian integer. */
+const u32 = (bytes: Uint8Array, at: number): number => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+
+/** zlib data inflated with the browser's DecompressionStream ('deflate' is the zlib format). */
+async function inflateZlib(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * The compressed payloads of a PNG's zTXt and compressed iTXt chunks, inflated ahead (the browser
+ * inflates asynchronously; `@icot/image` asks synchronously), as an inflater that answers for those
+ * payloads - found again by their position in `bytes` - and throws for anything else (a chunk it
+ * cannot read is skipped, as Pillow skips it). Undefined when there are none or no
+ * DecompressionStream.
+ */
+async function inflatedTextChunks(bytes: Uint8Array): Promise<Inflate | undefined> {
+  if (typeof DecompressionStream === 'undefined') return undefined;
+  const payloads: Uint8Array[] = [];
+  for (let offset = 8; offset + 8 <= bytes.length; ) {
+    const length = u32(bytes, offset);
+    const type = String.fromCharCode(bytes[offset + 4]!, bytes[offset + 5]!, bytes[offset + 6]!, bytes[offset + 7]!);
+    const end = offset + 12 + length;
+    if (end > bytes.length || type === 'IEND') break;
+    const data = bytes.subarray(offset + 8, offset + 8 + length);
+    const zero = data.indexOf(0);
+    if (zero > 0 && type === 'zTXt') payloads.push(data.subarray(zero + 2));
+    else if (zero > 0 && type === 'iTXt' && data[zero + 1] === 1) {
+      // keyword \0 flag, method, language \0 translated keyword \0 text
+      const language = data.indexOf(0, zero + 3);
+      const translated = language < 0 ? -1 : data.indexOf(0, language + 1);
+      if (translated >= 0) payloads.push(data.subarray(translated + 1));
+    }
+    offset = end;
+  }
+  if (!payloads.length) return undefined;
+  const inflated = new Map<number, Uint8Array>();
+  for (const payload of payloads) {
+    const text = await inflateZlib(payload).catch(() => undefined);
+    if (text) inflated.set(payload.byteOffset, text);
+  }
+  return (data) => {
+    const text = inflated.get(data.byteOffset);
+    if (!text) throw new Error('not a text chunk payload inflated ahead');
+    return text;
+  };
+}
