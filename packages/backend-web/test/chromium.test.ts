@@ -16,7 +16,7 @@ import { decodeImage, readImageFile } from '@icot/image/node';
 import { prepareDecoder } from '@icot/onnx-decoding';
 import { createAdsSelector } from '@icot/selector-ads';
 import { buildDecoder, normal, type DecoderSpec } from '@icot/testing';
-import { onnxRuntimeWebDir } from '../src/assets.js';
+import { ONNXRUNTIME_WEB_FILES, onnxRuntimeWebDir } from '../src/assets.js';
 import type { WebRunDescription, WebRunOutcome } from '../src/protocol.js';
 import { serveStatic, type StaticServer } from './support/static-server.js';
 
@@ -241,7 +241,8 @@ describe.skipIf(!hasChromium)(`in headless Chromium (${CHROMIUM})`, () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
-  it('made no request outside 127.0.0.1', () => {
+  it("made no request outside 127.0.0.1, and took onnxruntime-web's files from the app's own /ort/", () => {
     expect(offsite).toEqual([]);
+    for (const file of ONNXRUNTIME_WEB_FILES) expect(server.requests).toContain(`GET /ort/${file}`);
   });
 });

@@ -42,7 +42,8 @@ describe('onnxruntime-web (wasm, in Node) through @icot/model', () => {
     expect(a.insertions.map((i) => [i.step, i.selected])).toEqual(b.insertions.map((i) => [i.step, i.selected]));
     for (const [i, insertion] of a.insertions.entries()) {
       const other = b.insertions[i]!.attention!;
-      const diff = Math.max(...insertion.attention!.map((v, j) => Math.abs(v - other[j]!)));
+      let diff = 0;
+      insertion.attention!.forEach((v, j) => (diff = Math.max(diff, Math.abs(v - other[j]!))));
       expect(diff).toBeLessThan(1e-5);
     }
   });
