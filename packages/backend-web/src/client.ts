@@ -8,6 +8,8 @@ import { AbortedError, IcotError, throwIfAborted } from '@icot/core';
 import { fromWireError, type PageMessage, type WebRunDescription, type WebRunEvent, type WebRunOutcome, type WorkerMessage } from './protocol.js';
 
 export type {
+  PageMessage,
+  WorkerMessage,
   WebEncodedImageInfo,
   WebLoadedModelInfo,
   WebModelDescription,

@@ -25,6 +25,8 @@ export {
 export {
   fromWireError,
   toWireError,
+  type PageMessage,
+  type WorkerMessage,
   type WebEncodedImageInfo,
   type WebLoadedModelInfo,
   type WebModelDescription,

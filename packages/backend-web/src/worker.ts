@@ -18,6 +18,7 @@ import {
 import { parseDtype } from '@icot/model';
 import { decodeBrowserImage } from './image.js';
 import { loadWebModel, type WebModel } from './load.js';
+export type { PageMessage, WebRunDescription, WorkerMessage } from './protocol.js';
 import { toWireError, type PageMessage, type WebEncodedImageInfo, type WebLoadedModelInfo, type WebRunDescription, type WebRunEvent, type WorkerMessage } from './protocol.js';
 import type { OnnxRuntimeWebSettings } from './sessions.js';
 
