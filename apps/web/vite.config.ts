@@ -10,7 +10,10 @@ import { demoModel } from '@icot/demo-model';
 // condition), so it needs no build of them first. Everything it loads is served by the app itself
 // (no CDN): the demo model's files are copied to demo-model/ for the in-browser mode.
 
-const demoModelDir = join(dirname(createRequire(import.meta.url).resolve('@icot/demo-model/package.json')), 'model');
+const require = createRequire(import.meta.url);
+const demoModelDir = join(dirname(require.resolve('@icot/demo-model/package.json')), 'model');
+/** pngjs (the PNG decoder of @icot/image) has no browser field: its browser build, resolved from @icot/image (as @icot/backend-web's browserBundleAliases gives it). */
+const pngjsBrowser = createRequire(require.resolve('@icot/image/package.json')).resolve('pngjs/browser.js');
 
 /** demo-model/icot-demo.json: the demo's question and signal tokens (its random weights almost never write a line break). */
 const demoInfo = JSON.stringify({ question: demoModel.question, signalTokenIds: demoModel.signalTokenIds, label: demoModel.label });
@@ -53,7 +56,7 @@ function demoModelFiles(): Plugin {
 export default defineConfig({
   root: fileURLToPath(new URL('./app', import.meta.url)),
   base: './',
-  resolve: { conditions: ['@icot/source', ...defaultClientConditions] },
+  resolve: { conditions: ['@icot/source', ...defaultClientConditions], alias: { pngjs: pngjsBrowser } },
   build: {
     outDir: fileURLToPath(new URL('./dist/app', import.meta.url)),
     emptyOutDir: true,

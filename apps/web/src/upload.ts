@@ -8,6 +8,7 @@ export interface RunUpload {
   readonly image: Uint8Array;
   /** The file name the client gave (for error messages), else `upload`. */
   readonly imageName: string;
+  /** The question, its line breaks as LF (CRLF and CR, which multipart encoders write, read as LF). */
   readonly question: string;
   /** The parsed `options` JSON (undefined when the field is absent). */
   readonly options: unknown;
@@ -78,7 +79,9 @@ export function readRunUpload(request: IncomingMessage, maxBytes: number): Promi
       }
       if (name === 'question') {
         if (question !== undefined) stop(badRequest("The field 'question' is given twice.", FIELDS_HINT));
-        question = value;
+        // multipart/form-data as browsers and fetch encode it turns every line break of a text
+        // field into CRLF (HTML's encoding algorithm); the question's own line breaks are LF
+        question = value.replace(/\r\n?/g, '\n');
       } else if (name === 'options') {
         if (optionsSeen) stop(badRequest("The field 'options' is given twice.", FIELDS_HINT));
         optionsSeen = true;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { JSON_SCHEMA_VERSION } from '@icot/core';
 import { encodePng } from '@icot/image';
 import { startWebServer, type WebServer } from '../src/index.js';
-import { postRun, rawRequest, readEvents } from './helpers/http.js';
+import { demoImage, postRun, rawRequest, readEvents } from './helpers/http.js';
 
 // The server in this process, its demo model in a real child process (@icot/runner, from sources).
 
@@ -116,6 +116,25 @@ describe('POST /api/runs', () => {
     expect(a.insertions.length).toBeGreaterThan(0);
     expect(b.tokens).toEqual(a.tokens);
     expect(b.insertions).toEqual(a.insertions);
+  });
+
+  it("the question's line breaks mean the same as LF whether the client sent LF or CRLF (browsers' and fetch's multipart encoding)", async () => {
+    const run = async (question: string): Promise<{ promptTokens: unknown; tokens: number[] }> => {
+      const boundary = 'icotboundary';
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="question"\r\n\r\n${question}\r\n--${boundary}\r\nContent-Disposition: form-data; name="options"\r\n\r\n{"maxNewTokens": 6}\r\n`),
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="image.png"\r\nContent-Type: image/png\r\n\r\n`),
+        demoImage,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const response = await fetch(new URL('api/runs', server.url), { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const events = await readEvents(response);
+      return { promptTokens: events.find((e) => e.event === 'start')!.data['promptTokens'], tokens: (events.at(-1)!.data['result'] as { tokens: number[] }).tokens };
+    };
+    const lf = await run('Which shape?\nThink step by step.\n');
+    expect(await run('Which shape?\r\nThink step by step.\r\n')).toEqual(lf);
+    // the question does reach the model: a line break more (a lone CR is one too) makes a longer prompt
+    expect((await run('Which shape?\n\rThink step by step.\n')).promptTokens).toBe((lf.promptTokens as number) + 1);
   });
 
   it('an error inside the run ends the stream with an error event in the shared shape', async () => {

@@ -1,9 +1,10 @@
+import type { WebRunEvent } from '@icot/backend-web/client';
 import type { ErrorPayload } from '@icot/core';
 import type { RunEvent } from '@icot/runner';
 import type { ServerRunEvent } from '../../src/server.js';
 
-/** What a run streams to the page: the runner's events, the server's `accepted` / `queued`, or an error document. */
-export type StreamEvent = RunEvent | ServerRunEvent | { readonly type: 'error'; readonly error: ErrorPayload; readonly status?: number };
+/** What a run streams to the page: the runner's events (server) or the web runner's (browser), the server's `accepted` / `queued`, or an error document. */
+export type StreamEvent = RunEvent | WebRunEvent | ServerRunEvent | { readonly type: 'error'; readonly error: ErrorPayload; readonly status?: number };
 
 /** The run options the page sends (the library's RunDescription names, without images, model location and prompt). */
 export type RunOptionsJson = Record<string, unknown>;

@@ -1,3 +1,7 @@
+import { ATTENTION_SHIFT_DEMO_SETTINGS } from '@icot/trigger-attention-shift';
+import { PROBABILITY_GAP_DEMO_SETTINGS } from '@icot/trigger-probability-gap';
+import { browserBackend } from './browser-backend.js';
+import { BROWSER_STRATEGIES } from './browser-strategies.js';
 import { serverBackend, type RunBackend, type RunOptionsJson } from './events.js';
 import { browserRatingStore, ratingPairs, serverRatingStore, sha256Hex, showRatingPairs, type RatingStore } from './ratings.js';
 import { RunView } from './run-view.js';
@@ -15,6 +19,7 @@ interface ServerConfig {
 interface DemoInfo {
   readonly question: string;
   readonly signalTokenIds: readonly number[];
+  readonly label: string;
 }
 
 const byId = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -66,20 +71,33 @@ async function main(): Promise<void> {
       names: config.strategies,
       ratings: config.ratings ? serverRatingStore : browserRatingStore,
     });
+  const browserMode = (device: 'wasm' | 'webgpu') => ({
+    backend: browserBackend(device, { signalTokenIds: demo.signalTokenIds, triggerSettings: { 'attention-shift': ATTENTION_SHIFT_DEMO_SETTINGS, 'probability-gap': PROBABILITY_GAP_DEMO_SETTINGS } }),
+    label: `this browser (${device === 'wasm' ? 'WebAssembly' : 'WebGPU'}, demo model)`,
+    models: [{ id: 'demo', label: `demo: ${demo.label}` }],
+    names: BROWSER_STRATEGIES,
+    ratings: browserRatingStore,
+  });
+  backends.set('browser-wasm', browserMode('wasm'));
+  // WebGPU only where the browser gives an adapter (navigator.gpu alone may have none)
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (await gpu?.requestAdapter().catch(() => null)) backends.set('browser-webgpu', browserMode('webgpu'));
+  const requested = new URLSearchParams(location.search).get('mode');
   const modeSelect = byId<HTMLSelectElement>('mode');
   for (const [key, entry] of backends) modeSelect.append(new Option(entry.label, key));
+  if (requested && backends.has(requested)) modeSelect.value = requested;
   const note = byId('mode-note');
-  if (!backends.size) {
-    note.textContent = 'No way to run a model here: the icot web server is not reachable. Start it with `pnpm --silent icot web`.';
-    return;
-  }
   const current = () => backends.get(modeSelect.value)!;
   const modelSelect = byId<HTMLSelectElement>('model');
   const fillModels = (): void => {
     modelSelect.replaceChildren(...current().models.map((m) => new Option(m.label, m.id)));
-    note.textContent = config && modeSelect.value === 'server' && !config.ratings ? 'Ratings are kept in this browser (the server was started without --data-dir).' : '';
+    note.textContent =
+      modeSelect.value !== 'server'
+        ? 'The demo model runs in this page (onnxruntime-web in a worker); ratings are kept in this browser (IndexedDB).'
+        : !config?.ratings
+          ? 'Ratings are kept in this browser (the server was started without --data-dir).'
+          : '';
   };
-  modeSelect.addEventListener('change', fillModels);
   fillModels();
 
   byId<HTMLTextAreaElement>('question').value = demo.question;
@@ -93,10 +111,18 @@ async function main(): Promise<void> {
 
   for (const tab of document.querySelectorAll<HTMLButtonElement>('[role=tab]')) tab.addEventListener('click', () => activateTab(tab.dataset['tab']!));
 
-  const names = current().names;
-  const runForm = strategyForm(byId('strategy-run'), names, DEFAULT_STRATEGY);
-  const formA = strategyForm(byId('strategy-a'), names, PRESETS['ads-random']![0]);
-  const formB = strategyForm(byId('strategy-b'), names, PRESETS['ads-random']![1]);
+  let runForm = strategyForm(byId('strategy-run'), current().names, DEFAULT_STRATEGY);
+  let formA = strategyForm(byId('strategy-a'), current().names, PRESETS['ads-random']![0]);
+  let formB = strategyForm(byId('strategy-b'), current().names, PRESETS['ads-random']![1]);
+  // another mode may offer other strategies: the forms are rebuilt with its names, keeping their settings
+  modeSelect.addEventListener('change', () => {
+    fillModels();
+    const names = current().names;
+    runForm = strategyForm(byId('strategy-run'), names, runForm.read());
+    formA = strategyForm(byId('strategy-a'), names, formA.read());
+    formB = strategyForm(byId('strategy-b'), names, formB.read());
+    void updateCount();
+  });
   byId<HTMLSelectElement>('preset').addEventListener('change', (event) => {
     const preset = PRESETS[(event.target as HTMLSelectElement).value];
     if (!preset) return;
@@ -182,7 +208,8 @@ async function main(): Promise<void> {
   const exportLink = byId<HTMLAnchorElement>('export');
   const updateCount = async (): Promise<void> => {
     const store = current().ratings();
-    byId('rating-count').textContent = `${await store.count()} ratings in ${store.where}.`;
+    const count = await store.count();
+    byId('rating-count').textContent = `${count} rating${count === 1 ? '' : 's'} in ${store.where}.`;
   };
   exportLink.addEventListener('click', (event) => {
     event.preventDefault();

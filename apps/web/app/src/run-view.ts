@@ -169,6 +169,11 @@ export class RunView {
     });
     const t = result.timings;
     this.summary.textContent = `${result.usage.generatedTokens} tokens (${result.finishReason}), ${result.insertions.length} insertion${result.insertions.length === 1 ? '' : 's'}; prefill ${t.prefillMs.toFixed(0)} ms, ${t.perTokenMs.toFixed(1)} ms/token, total ${t.totalMs.toFixed(0)} ms`;
+    const json = JSON.stringify({ schemaVersion: 1, model: this.model, strategy: this.label, options: this.options, result });
+    const link = element('a', 'result-json', 'Result (JSON)');
+    link.href = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+    link.download = 'icot-result.json';
+    this.summary.append(' ', link);
     this.setStatus('finished');
     this.root.dataset['state'] = 'finished';
     this.finished = { label: this.label, options: this.options, model: this.model, result };
