@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const browserMode = (device: 'wasm' | 'webgpu') => ({
     backend: browserBackend(device, { signalTokenIds: demo.signalTokenIds, triggerSettings: { 'attention-shift': ATTENTION_SHIFT_DEMO_SETTINGS, 'probability-gap': PROBABILITY_GAP_DEMO_SETTINGS } }),
     label: `this browser (${device === 'wasm' ? 'WebAssembly' : 'WebGPU'}, demo model)`,
-    models: [{ id: 'demo', label: `demo: ${demo.label}` }],
+    models: [{ id: 'demo', label: 'demo: a tiny Qwen2-VL with random weights (gibberish text; shows the ICoT mechanics)' }],
     names: BROWSER_STRATEGIES,
     ratings: browserRatingStore,
   });
