@@ -73,7 +73,7 @@ export {
 export { compareSweep, type SweepComparison, type SweepRow } from './compare.js';
 export { PUBLISHED_RESULTS, publishedResults, type PublishedResult } from './paper.js';
 export { PALETTE, barChart, escapeXml, lineChart, niceTicks, scatterChart } from './charts.js';
-export { axisText, percent, points, renderRunHtml, renderRunMarkdown, renderSweepHtml, renderSweepMarkdown, runHeadline, scoreTable, sweepTable } from './render.js';
+export { axisText, percent, points, renderRunHtml, renderRunMarkdown, renderSweepHtml, renderSweepMarkdown, runHeadline, scoreTable, sweepTable, type Table } from './render.js';
 export {
   CHAMELEON_SEPARATOR,
   DDCOT_UNCERTAIN,

@@ -236,7 +236,7 @@ function strip(value: string): string {
 /**
  * Run one method on one sample: build each stage's prompt, let `generate` run it on the model, and
  * feed the outputs into the next stages. Stages, by method:
- * - `no-cot`, `cot`, `icot`: one stage, `answer` ({@link singleStage});
+ * - `no-cot`, `cot`, `icot`: one stage, `answer` (the question with the method's instruction);
  * - `ccot`: multiple choice `scene-graph` then `answer` (LLaVA_MMBench.py: the scene-graph prompt
  *   after the context and question, then `Scene Graph: <sg>\n\n` + the answer prompt + the question and
  *   its options + "Answer with the option's letter from the given choices directly."); LLaVA-W

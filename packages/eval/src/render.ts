@@ -37,7 +37,8 @@ export function axisText(value: AxisValue | undefined): string {
 }
 
 /** A table as rows of cells (the first row is the header). */
-type Table = readonly (readonly string[])[];
+/** Rows of text cells, the first row the header (what the Markdown and HTML tables are made from). */
+export type Table = readonly (readonly string[])[];
 
 function markdownTable(rows: Table, rightAligned: readonly number[] = []): string {
   const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
