@@ -63,3 +63,4 @@ export {
   type InsertionRecord,
   type QueryImageLayout,
 } from './generate.js';
+export { checkMinTokens, checkOptionKeys, insertionSpacing, optionOr, showOptionValue, type InsertionSpacing } from './trigger-options.js';

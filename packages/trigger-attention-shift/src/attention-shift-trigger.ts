@@ -1,6 +1,4 @@
-import { OptionError, type LayerSelection, type TriggerV2 } from '@icot/core';
-import { checkOptionKeys, optionOr, shown } from './options.js';
-import { checkMinTokens, insertionSpacing } from './spacing.js';
+import { checkMinTokens, checkOptionKeys, insertionSpacing, type LayerSelection, OptionError, optionOr, showOptionValue as shown, type TriggerV2 } from '@icot/core';
 
 /**
  * Options of {@link createAttentionShiftTrigger}: plain JSON (a run description can carry them).

@@ -1,6 +1,4 @@
-import { OptionError, type TriggerContext, type TriggerV2 } from '@icot/core';
-import { checkOptionKeys, optionOr, shown } from './options.js';
-import { checkMinTokens, insertionSpacing } from './spacing.js';
+import { checkMinTokens, checkOptionKeys, insertionSpacing, OptionError, optionOr, showOptionValue as shown, type TriggerContext, type TriggerV2 } from '@icot/core';
 
 /**
  * Which tokens end a sentence:
