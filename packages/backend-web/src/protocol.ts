@@ -1,20 +1,4 @@
-import {
-  AbortedError,
-  AttentionUnavailableError,
-  IcotError,
-  ImageError,
-  ModelConfigError,
-  ModelFilesError,
-  NetworkError,
-  OptionError,
-  PromptError,
-  SelectionError,
-  type ICoTEvent,
-  type ICoTResult,
-  type IcotErrorCode,
-  type IcotErrorOptions,
-  type SamplingOptions,
-} from '@icot/core';
+import { fromWireError, toWireError, type ICoTEvent, type ICoTResult, type SamplingOptions, type WireError } from '@icot/core';
 
 /** The model a browser run uses. Runs with equal descriptions share one loaded model in the worker. */
 export interface WebModelDescription {
@@ -118,58 +102,5 @@ export type WorkerMessage =
   | { readonly type: 'error'; readonly id: number; readonly error: WireError }
   | { readonly type: 'released' };
 
-/** An error as it crosses the worker boundary. */
-export interface WireError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack: string | undefined;
-  readonly code?: IcotErrorCode;
-  readonly hint?: string | undefined;
-  readonly missing?: readonly string[];
-  readonly status?: number;
-}
-
-/** Turn a thrown value into plain data (an IcotError keeps its code, hint, missing files and HTTP status). */
-export function toWireError(error: unknown): WireError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: undefined };
-  const wire: WireError = { name: error.name, message: error.message, stack: error.stack };
-  if (!IcotError.is(error)) return wire;
-  const missing = (error as { missing?: unknown }).missing;
-  const status = (error as { status?: unknown }).status;
-  return {
-    ...wire,
-    code: error.code,
-    hint: error.hint,
-    ...(Array.isArray(missing) ? { missing: [...(missing as string[])] } : {}),
-    ...(typeof status === 'number' ? { status } : {}),
-  };
-}
-
-const CLASSES: Partial<Record<IcotErrorCode, new (message: string, options: IcotErrorOptions) => IcotError>> = {
-  'model-config': ModelConfigError,
-  'attention-unavailable': AttentionUnavailableError,
-  'image-unreadable': ImageError,
-  'invalid-selection': SelectionError,
-  'invalid-prompt': PromptError,
-  'invalid-option': OptionError,
-  aborted: AbortedError,
-};
-
-/** Rebuild an error sent by {@link toWireError}: IcotErrors as the same subclass (`instanceof`, `code`, `hint`). */
-export function fromWireError(wire: WireError): Error {
-  let error: Error;
-  if (wire.code === undefined) {
-    error = new Error(wire.message);
-    error.name = wire.name;
-  } else {
-    const options = wire.hint === undefined ? {} : { hint: wire.hint };
-    if (wire.code === 'model-files') error = new ModelFilesError(wire.message, { ...options, missing: wire.missing ?? [] });
-    else if (wire.code === 'network') error = new NetworkError(wire.message, { ...options, ...(wire.status !== undefined ? { status: wire.status } : {}) });
-    else {
-      const Class = CLASSES[wire.code];
-      error = Class ? new Class(wire.message, options) : new IcotError(wire.code, wire.message, options);
-    }
-  }
-  if (wire.stack !== undefined) error.stack = wire.stack;
-  return error;
-}
+// Errors cross the worker boundary as @icot/core's wire errors (the same as @icot/runner's child processes).
+export { fromWireError, toWireError, type WireError };

@@ -64,3 +64,4 @@ export {
   type QueryImageLayout,
 } from './generate.js';
 export { checkMinTokens, checkOptionKeys, insertionSpacing, optionOr, showOptionValue, type InsertionSpacing } from './trigger-options.js';
+export { fromWireError, toWireError, type WireError } from './wire-error.js';

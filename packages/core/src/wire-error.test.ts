@@ -10,7 +10,7 @@ import {
   OptionError,
   PromptError,
   SelectionError,
-} from '@icot/core';
+} from './errors.js';
 import { fromWireError, toWireError } from './wire-error.js';
 
 /** Through the wire: plain data, cloned as the IPC channel clones it. */
