@@ -1,24 +1,13 @@
-import { createRandom, createSignalTrigger, generateICoT, type PatchSelectorV2, type PromptInput, type RgbImage, type SelectionRequest, type VisionLanguageModelV2 } from '@icot/core';
+import { createRandom, type RgbImage, type SelectionRequest } from '@icot/core';
 import { createToyModel } from '@icot/core/test';
-import { createInputInsertionDecoder } from '@icot/decoder-input';
 import { createAdsSelector } from '@icot/selector-ads';
 import { createSegmentationSelector, slic } from '@icot/selector-segmentation';
 import type { SectionResult } from './report.js';
+import { selectorCostVsAds, type SelectorCostSetup } from './selector-cost.js';
 import { median, table } from './stats.js';
 
 /** What {@link segmentationCost} measures on. */
-export interface SegmentationCostSetup {
-  readonly label: string;
-  readonly model: VisionLanguageModelV2;
-  readonly prompt: PromptInput;
-  /** Signal tokens of the trigger (every `every`-th fires). */
-  readonly signalTokenIds: readonly number[];
-  readonly every: number;
-  readonly maxNewTokens: number;
-  readonly rounds: number;
-  /** Prefix of the JSON row names (e.g. `demo-`). */
-  readonly rowPrefix: string;
-}
+export type SegmentationCostSetup = SelectorCostSetup;
 
 /**
  * Cost per insertion (selection and insertion: the run's `insertionMs` over its insertions, at
@@ -27,48 +16,13 @@ export interface SegmentationCostSetup {
  * regions). Rotating rounds; medians.
  */
 export async function segmentationCost(setup: SegmentationCostSetup): Promise<SectionResult> {
-  const selectors: [string, () => PatchSelectorV2][] = [
-    ['ads', () => createAdsSelector()],
-    ['segmentation', () => createSegmentationSelector()],
-  ];
-  const once = async (make: () => PatchSelectorV2) => {
-    const result = await generateICoT({
-      model: setup.model,
-      prompt: setup.prompt,
-      selector: make(),
-      decoder: createInputInsertionDecoder(),
-      trigger: createSignalTrigger({ signal: { tokenIds: setup.signalTokenIds }, every: setup.every }),
-      maxInsertions: 3,
-      maxNewTokens: setup.maxNewTokens,
-    });
-    if (result.insertions.length === 0) throw new Error(`benchmark ${setup.label}: a run made no insertion`);
-    return { perInsertion: result.timings.insertionMs / result.insertions.length, insertions: result.insertions.length };
-  };
-  for (const [, make] of selectors) await once(make); // warm-up
-  const samples = selectors.map(() => [] as number[]);
-  const counts = selectors.map(() => 0);
-  for (let r = 0; r < setup.rounds; r++)
-    for (let j = 0; j < selectors.length; j++) {
-      const index = (r + j) % selectors.length;
-      const t = await once(selectors[index]![1]);
-      samples[index]!.push(t.perInsertion);
-      counts[index] = t.insertions;
-    }
-  const ads = median(samples[0]!);
-  const rows: string[][] = [['selector', 'ms/insertion', 'vs ads', 'insertions/answer']];
-  const measured: SectionResult['rows'][number][] = [];
-  selectors.forEach(([name], i) => {
-    const ms = median(samples[i]!);
-    rows.push([name, ms.toFixed(2), (ms / ads).toFixed(2), String(counts[i])]);
-    measured.push({ name: `${setup.rowPrefix}${name}-ms-per-insertion`, value: ms, unit: 'ms' }, { name: `${setup.rowPrefix}${name}-vs-ads-per-insertion`, value: ms / ads, unit: 'ratio' });
-  });
-  return {
-    text: [
-      `${setup.label}: cost per insertion (selection + insertion; segmentation with its defaults: SLIC 100 segments, compactness 10, once per answer), medians of ${setup.rounds} rotating rounds`,
-      table(rows),
-    ].join('\n'),
-    rows: measured,
-  };
+  return selectorCostVsAds(
+    setup,
+    [
+      ['segmentation', () => createSegmentationSelector()],
+    ],
+    'segmentation with its defaults: SLIC 100 segments, compactness 10, once per answer',
+  );
 }
 
 /** A photo-like test image: smooth gradients with a few flat discs. */
