@@ -7,11 +7,11 @@ const at = (step: number, insertions: number) => ({ step, insertions }) as unkno
 
 describe('trigger option helpers', () => {
   it('checkOptionKeys accepts known keys and names a misspelt one', () => {
-    expect(checkOptionKeys('demo', undefined, ['delta'])).toEqual({});
-    expect(checkOptionKeys('demo', { delta: 1 }, ['delta'])).toEqual({ delta: 1 });
-    expect(() => checkOptionKeys('demo', { detla: 1 }, ['delta'])).toThrow(OptionError);
-    expect(() => checkOptionKeys('demo', { detla: 1 }, ['delta'])).toThrow(/Unknown option 'detla' of the demo trigger/);
-    expect(() => checkOptionKeys('demo', [1], ['delta'])).toThrow(/must be an object, got an array/);
+    expect(checkOptionKeys('demo trigger', undefined, ['delta'])).toEqual({});
+    expect(checkOptionKeys('demo trigger', { delta: 1 }, ['delta'])).toEqual({ delta: 1 });
+    expect(() => checkOptionKeys('demo trigger', { detla: 1 }, ['delta'])).toThrow(OptionError);
+    expect(() => checkOptionKeys('demo trigger', { detla: 1 }, ['delta'])).toThrow(/Unknown option 'detla' of the demo trigger/);
+    expect(() => checkOptionKeys('demo trigger', [1], ['delta'])).toThrow(/must be an object, got an array/);
     expect(optionOr({ a: null }, 'a', 3)).toBeNull();
     expect(optionOr({}, 'a', 3)).toBe(3);
   });

@@ -7,18 +7,19 @@ import { OptionError } from './errors.js';
 import type { TriggerContext } from './spec/trigger.js';
 
 /**
- * Check that `options` is a plain object whose keys are all in `known`; a misspelt key fails
+ * Check that `options` (of `owner`, e.g. `attention-shift trigger`, `ads selector`) is a plain
+ * object whose keys are all in `known`; a misspelt key fails
  * instead of being ignored. Throws {@link OptionError} naming the key and the known ones.
  */
-export function checkOptionKeys(trigger: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+export function checkOptionKeys(owner: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options))
-    throw new OptionError(`The ${trigger} trigger's options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`, {
+    throw new OptionError(`The ${owner}'s options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`, {
       hint: `Pass e.g. {} for the defaults; known options: ${known.join(', ')}.`,
     });
   for (const key of Object.keys(options))
     if (!known.includes(key))
-      throw new OptionError(`Unknown option '${key}' of the ${trigger} trigger.`, { hint: `Known options: ${known.join(', ')}.` });
+      throw new OptionError(`Unknown option '${key}' of the ${owner}.`, { hint: `Known options: ${known.join(', ')}.` });
   return options as Record<string, unknown>;
 }
 

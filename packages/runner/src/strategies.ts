@@ -61,12 +61,8 @@ export function createStrategies(description: RunDescription, model?: { readonly
 /** A selector by name; its factory checks the options (unknown names and bad values fail with an OptionError). */
 function createSelector(name: NonNullable<RunDescription['selector']>['name'], options: Readonly<Record<string, unknown>>): PatchSelectorV2 {
   switch (name) {
-    case 'ads': {
-      const known = ['attention', 'descriptionPrompt', 'descriptionTokens', 'readoutText'];
-      const unknown = Object.keys(options).filter((key) => !known.includes(key));
-      if (unknown.length) throw new OptionError(`Unknown option '${unknown[0]}' of the ads selector.`, { hint: `Known options: ${known.join(', ')}.` });
+    case 'ads':
       return createAdsSelector(options as AdsSelectorSettings);
-    }
     case 'random':
       if (Object.keys(options).length) throw new OptionError('The random selector takes no options.', { hint: 'Its choices are seeded by sampling.seed.' });
       return createRandomSelector();

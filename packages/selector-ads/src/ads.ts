@@ -1,4 +1,4 @@
-import { IcotError, SelectionError, type PatchSelection, type PatchSelectorV2, type SelectionRequest, type SelectorRequirements } from '@icot/core';
+import { checkOptionKeys, IcotError, SelectionError, type PatchSelection, type PatchSelectorV2, type SelectionRequest, type SelectorRequirements } from '@icot/core';
 import {
   checkAttentionSource,
   readContextEnhancedAttention,
@@ -130,6 +130,9 @@ export class ContextEnhancedAdsSelector implements PatchSelectorV2 {
   }
 }
 
+/** The settings {@link createAdsSelector} knows. */
+const ADS_SETTING_NAMES = ['name', 'attention', 'descriptionPrompt', 'descriptionTokens', 'readoutText'] as const;
+
 /**
  * Create the paper's Attention-driven Selection selector; `attention: 'context-enhanced'` gives
  * AIM-CoT's context-enhanced variant ({@link ContextEnhancedAdsSelector}). Throws an `OptionError`
@@ -139,6 +142,7 @@ export function createAdsSelector(settings?: AdsSelectorSettings & { readonly at
 export function createAdsSelector(settings: AdsSelectorSettings & { readonly attention: 'context-enhanced' }): ContextEnhancedAdsSelector;
 export function createAdsSelector(settings?: AdsSelectorSettings): AdsSelector | ContextEnhancedAdsSelector;
 export function createAdsSelector(settings: AdsSelectorSettings = {}): AdsSelector | ContextEnhancedAdsSelector {
+  checkOptionKeys('ads selector', settings, ADS_SETTING_NAMES); // a misspelt setting fails instead of being ignored
   const attention = checkAttentionSource(settings.attention, 'ADS');
   if (attention === 'context-enhanced') return new ContextEnhancedAdsSelector(settings);
   resolveContextSettings(settings, 'ADS'); // bad description settings are refused on either variant

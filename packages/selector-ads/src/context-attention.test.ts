@@ -112,5 +112,6 @@ describe('ADS with context-enhanced attention', () => {
     expect(() => createAdsSelector({ attention: 'context-enhanced', descriptionTokens: 2.5 })).toThrow(/descriptionTokens/);
     expect(() => createAdsSelector({ readoutText: '' })).toThrow(OptionError);
     expect(() => createAdsSelector({ descriptionPrompt: 3 as never })).toThrow(/descriptionPrompt/);
+    expect(() => createAdsSelector({ descriptonTokens: 4 } as never)).toThrow(/Unknown option 'descriptonTokens' of the ads selector/);
   });
 });

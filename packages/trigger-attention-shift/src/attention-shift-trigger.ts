@@ -77,7 +77,7 @@ function describeLayers(layers: LayerSelection): string {
  * Throws {@link OptionError} for options that are not of the documented form.
  */
 export function createAttentionShiftTrigger(options: AttentionShiftTriggerOptions = {}): TriggerV2 {
-  const given = checkOptionKeys('attention-shift', options, OPTION_KEYS);
+  const given = checkOptionKeys('attention-shift trigger', options, OPTION_KEYS);
   const delta = optionOr(given, 'delta', ATTENTION_SHIFT_DEFAULTS.delta);
   if (typeof delta !== 'number' || !(delta >= 0 && delta < 1))
     throw new OptionError(`delta must be a number in [0, 1), got ${shown(delta)}.`, {

@@ -78,7 +78,7 @@ function sentenceEndTest(sentenceEnd: unknown): { test: (context: TriggerContext
  * Throws {@link OptionError} for options that are not of the documented form.
  */
 export function createProbabilityGapTrigger(options: ProbabilityGapTriggerOptions = {}): TriggerV2 {
-  const given = checkOptionKeys('probability-gap', options, OPTION_KEYS);
+  const given = checkOptionKeys('probability-gap trigger', options, OPTION_KEYS);
   const threshold = optionOr(given, 'threshold', PROBABILITY_GAP_DEFAULTS.threshold);
   if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1))
     throw new OptionError(`threshold must be a number in (0, 1], got ${shown(threshold)}.`, {
