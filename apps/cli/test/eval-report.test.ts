@@ -5,34 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ICOT_FROM_SOURCES, runProcess, type Finished } from './helpers/processes.js';
 import { demoModel } from '@icot/demo-model';
 
 // `icot eval report` and `icot eval sweep` as real processes, on run folders written here in the
 // format `icot eval run` writes (result lines and one run file per shard), from the M3CoT and
 // LLaVA-Bench fixtures of @icot/eval; relative paths from the folder the command runs in.
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const tsx = new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url).href; // resolvable from any cwd
 const fixtures = fileURLToPath(new URL('../../../packages/eval/test/fixtures/', import.meta.url));
 
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 let work: string;
-function icot(...args: string[]): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@icot/source', '--import', tsx, bin, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const icot = (...args: string[]): Promise<Finished> => runProcess([...ICOT_FROM_SOURCES, ...args], work);
 
 interface Sample {
   readonly id: string;
@@ -289,7 +272,7 @@ describe('icot eval sweep <file> and icot eval report --sweep', () => {
 
   it('Ctrl-C stops the sweep and its running child (exit 130); the next run\'s plan skips what finished and runs the rest', async () => {
     await writeFile(join(work, 'stop.yaml'), 'dataset: m3cot\ndata: m3cot-images\noptions: {method: icot, max-new-tokens: 24}\ngrid:\n  k: [4]\n'); // all 12 samples: the second run is still going when stopped
-    const child = spawn(process.execPath, ['--conditions=@icot/source', '--import', tsx, bin, 'eval', 'sweep', 'stop.yaml'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ICOT_FROM_SOURCES[0]!, [...ICOT_FROM_SOURCES.slice(1), 'eval', 'sweep', 'stop.yaml'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {

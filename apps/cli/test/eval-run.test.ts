@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, copyFile, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ICOT_FROM_SOURCES, type Finished } from './helpers/processes.js';
 import { demoModel } from '@icot/demo-model';
 import { writeTinyChameleon } from '@icot/testing/models';
 import { main } from '../src/main.js';
@@ -15,15 +16,7 @@ import { main } from '../src/main.js';
 // layout in-process (the model still runs in the runner's child process), and the crash, shard and
 // configuration tests as real processes of the command.
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const tsx = new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 const fixtures = fileURLToPath(new URL('../../../packages/eval/test/fixtures/', import.meta.url));
-
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -40,7 +33,7 @@ async function evalRun(...args: string[]): Promise<Finished> {
 
 /** `icot eval run ...` as its own process group (so a kill reaches the command as a scheduler's would). */
 function spawnEvalRun(args: readonly string[], env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<Finished> } {
-  const child = spawn(process.execPath, ['--conditions=@icot/source', '--import', tsx, bin, 'eval', 'run', ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(ICOT_FROM_SOURCES[0]!, [...ICOT_FROM_SOURCES.slice(1), 'eval', 'run', ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,32 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ICOT_FROM_SOURCES, runProcess, type Finished } from './helpers/processes.js';
 
 // `icot eval score` as real processes, on the published files committed as @icot/eval's fixtures
 // (packages/eval/test/fixtures, see their PROVENANCE.md); relative paths from the folder it runs in.
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const tsx = new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url).href; // resolvable from any cwd
 const fixtures = fileURLToPath(new URL('../../../packages/eval/test/fixtures/', import.meta.url));
 
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 let work: string;
-function icot(...args: string[]): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@icot/source', '--import', tsx, bin, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const icot = (...args: string[]): Promise<Finished> => runProcess([...ICOT_FROM_SOURCES, ...args], work);
 
 const gunzip = (name: string): Buffer => gunzipSync(readFileSync(join(fixtures, 'm3cot', `${name}.jsonl.gz`)));
 

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ICOT_FROM_SOURCES, runProcess, type Finished } from './helpers/processes.js';
 import { demoModel } from '@icot/demo-model';
 import { writeTinyChameleon } from '@icot/testing/models';
 
@@ -13,29 +14,11 @@ import { writeTinyChameleon } from '@icot/testing/models';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cliDir = fileURLToPath(new URL('../', import.meta.url));
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const node = [process.execPath, '--conditions=@icot/source', '--import', 'tsx', bin] as const;
 
-interface Finished {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** Run `command` to its end in `cwd` (default the checkout's root). */
+const run = (command: readonly string[], cwd: string = root, env: NodeJS.ProcessEnv = process.env): Promise<Finished> => runProcess(command, cwd, env);
 
-/** Run `command` to its end in `cwd` (stdin closed, as in CI). */
-function run(command: readonly string[], cwd: string = root, env: NodeJS.ProcessEnv = process.env): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const icot = (...args: string[]): Promise<Finished> => run([...node, ...args]);
+const icot = (...args: string[]): Promise<Finished> => run([...ICOT_FROM_SOURCES, ...args]);
 
 let scratch: string; // a folder of the checkout that is not a package
 let inPackage: string; // a folder inside the CLI's package
@@ -78,7 +61,7 @@ describe('pnpm --silent icot from any folder of the checkout: relative paths mea
 
 describe('icot run in a pipeline', () => {
   it('| head -c 1: a closed stdout ends the run quietly (exit 0, no EPIPE trace)', async () => {
-    const command = `set -o pipefail; ${node.map((a) => `'${a}'`).join(' ')} run --quiet --max-new-tokens 128 | head -c 1 >/dev/null`;
+    const command = `set -o pipefail; ${ICOT_FROM_SOURCES.map((a) => `'${a}'`).join(' ')} run --quiet --max-new-tokens 128 | head -c 1 >/dev/null`;
     const r = await run(['bash', '-c', command]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
